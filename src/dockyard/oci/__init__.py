@@ -1,0 +1,1 @@
+"""Typed models of the OCI runtime, image and distribution specifications."""
