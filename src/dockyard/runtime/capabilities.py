@@ -62,6 +62,7 @@ CAPABILITY_NAMES: tuple[str, ...] = (
 )
 
 CAP_LAST_KNOWN = len(CAPABILITY_NAMES) - 1
+_CAP_SETPCAP = 8
 
 # Docker's default capability set (moby oci/caps/defaults.go), in Docker's order.
 DEFAULT_CAPABILITIES: tuple[str, ...] = (
@@ -159,6 +160,14 @@ def apply_capabilities(sys: Syscall, caps: CapabilitySets) -> None:
     bounding drops first (they need CAP_SETPCAP, which capset may then remove), then capset,
     then the ambient set (each ambient cap must already be permitted and inheritable).
     """
+    try:
+        effective, permitted, inheritable = sys.capget()
+        # setresuid() to a non-zero uid clears the effective set even under PR_SET_KEEPCAPS;
+        # raise it back from the kept permitted set so the bounding drops may use CAP_SETPCAP.
+        if not effective >> _CAP_SETPCAP & 1 and permitted >> _CAP_SETPCAP & 1:
+            sys.capset(permitted, permitted, inheritable)
+    except OSError as exc:
+        raise _kernel_error("regain effective capabilities", "process", exc) from exc
     for number in range(caps.last_cap + 1):
         if caps.bounding >> number & 1:
             continue

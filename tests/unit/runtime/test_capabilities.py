@@ -123,6 +123,7 @@ def test_apply_order_bounding_then_capset_then_ambient() -> None:
     apply_capabilities(sys, caps)
     drops = [Call("prctl", (k.PR_CAPBSET_DROP, n, 0)) for n in range(13) if n not in (0, 10)]
     assert sys.calls == [
+        Call("capget", ()),
         *drops,
         Call("capset", (1, 1 | 1 << 10, 1 << 10)),
         Call("prctl", (k.PR_CAP_AMBIENT, k.PR_CAP_AMBIENT_CLEAR_ALL, 0)),
@@ -134,7 +135,21 @@ def test_apply_full_bounding_drops_nothing() -> None:
     sys = RecordingSyscall()
     everything = (1 << 41) - 1
     apply_capabilities(sys, CapabilitySets(bounding=everything, effective=everything))
-    assert sys.names() == ["capset", "prctl"]
+    assert sys.names() == ["capget", "capset", "prctl"]
+
+
+def test_apply_after_setresuid_regains_effective_before_dropping() -> None:
+    # Under PR_SET_KEEPCAPS, setresuid(1000) keeps permitted but empties effective: without
+    # CAP_SETPCAP in effective, PR_CAPBSET_DROP would fail with EPERM.
+    full = (1 << 41) - 1
+    sys = RecordingSyscall(caps=(0, full, 0))
+    apply_capabilities(sys, CapabilitySets(bounding=full & ~(1 << 21), effective=1, last_cap=40))
+    assert sys.calls[:3] == [
+        Call("capget", ()),
+        Call("capset", (full, full, 0)),
+        Call("prctl", (k.PR_CAPBSET_DROP, 21, 0)),
+    ]
+    assert sys.calls[3] == Call("capset", (1, 0, 0))
 
 
 def test_apply_reports_which_cap_failed_to_drop() -> None:
