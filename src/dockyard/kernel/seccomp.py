@@ -106,7 +106,7 @@ class Libseccomp:
             lib = ctypes.CDLL(name)
         except OSError as exc:
             raise Unavailable(
-                f"cannot load {name}: install libseccomp2 (apt-get install libseccomp2)"
+                f"cannot load {name}: install libseccomp2, and load it before pivot_root"
             ) from exc
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_init.restype = ctypes.c_void_p

@@ -2,7 +2,8 @@
 
 `validate_seccomp` runs at `create` time, before anything exists, so a bad profile fails with a
 message naming the field. `plan_seccomp` is the pure translation into libseccomp terms;
-`install_seccomp` resolves names and loads the plan into the calling process.
+`prepare_seccomp` builds the filter (before pivot_root: it loads the host's libseccomp) and
+`load_seccomp` installs it; `install_seccomp` does both at once.
 """
 
 from __future__ import annotations
@@ -245,15 +246,27 @@ def build_filter(lib: scmp.Libseccomp, plan: SeccompPlan) -> scmp.SeccompFilter:
     return filt
 
 
+def prepare_seccomp(profile: Seccomp, lib: scmp.Libseccomp | None = None) -> scmp.SeccompFilter:
+    """Validate `profile` and build its filter without loading it; release it or `load_seccomp`.
+
+    Call it before pivot_root: libseccomp.so.2 is loaded from the host's file system.
+    """
+    validate_seccomp(profile)
+    return build_filter(lib or scmp.Libseccomp(), plan_seccomp(profile))
+
+
+def load_seccomp(filt: scmp.SeccompFilter) -> None:
+    """Load a prepared filter into the calling process, then release the context."""
+    with filt:
+        try:
+            filt.load()
+        except OSError as exc:
+            raise KernelError("seccomp_load", "filter", exc.errno or errno.EIO) from exc
+
+
 def install_seccomp(profile: Seccomp, lib: scmp.Libseccomp | None = None) -> None:
     """Validate `profile`, then load it as the calling process's seccomp filter.
 
     Without noNewPrivileges this needs CAP_SYS_ADMIN, so call it before dropping capabilities.
     """
-    validate_seccomp(profile)
-    plan = plan_seccomp(profile)
-    with build_filter(lib or scmp.Libseccomp(), plan) as filt:
-        try:
-            filt.load()
-        except OSError as exc:
-            raise KernelError("seccomp_load", "filter", exc.errno or errno.EIO) from exc
+    load_seccomp(prepare_seccomp(profile, lib))

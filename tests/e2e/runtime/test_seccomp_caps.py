@@ -26,7 +26,7 @@ from dockyard.runtime.capabilities import (
     capability_names,
     parse_capabilities,
 )
-from dockyard.runtime.seccomp import install_seccomp
+from dockyard.runtime.seccomp import install_seccomp, load_seccomp, prepare_seccomp
 from dockyard.runtime.seccomp_profile import (
     docker_profile_to_spec,
     load_default_profile,
@@ -93,6 +93,31 @@ def test_errno_rule_blocks_mkdir_only(scratch: Path) -> None:
     assert run_in_child(probe) == {"mkdir": errno.EPERM, "mkdirat": 0, "write": 0}
     assert not (scratch / "blocked").exists()
     assert (scratch / "allowed").is_dir()
+
+
+def test_filter_prepared_before_chroot_loads_inside_a_rootfs_without_libseccomp(
+    busybox_rootfs: Path,
+) -> None:
+    # The init process prepares the filter on the host and loads it after pivot_root, where
+    # the container's file system usually has no libseccomp.so.2.
+    profile: Seccomp = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}],
+    }
+
+    def probe() -> object:
+        filt = prepare_seccomp(profile)
+        os.chroot(busybox_rootfs)
+        os.chdir("/")
+        load_seccomp(filt)
+        return {
+            "libseccomp here": any(
+                Path(d).is_dir() and any(Path(d).glob("libseccomp*")) for d in ("/lib", "/usr/lib")
+            ),
+            "mkdir": errno_of(lambda: os.mkdir("/tmp-blocked")),
+        }
+
+    assert run_in_child(probe) == {"libseccomp here": False, "mkdir": errno.EPERM}
 
 
 def test_arg_conditioned_rules() -> None:
