@@ -90,7 +90,7 @@ def test_unknown_name_is_an_error_naming_it() -> None:
 
 def test_a_string_instead_of_a_list_is_an_error() -> None:
     with pytest.raises(InvalidArgument, match=r"capabilities\.bounding"):
-        parse_capabilities({"bounding": "CAP_CHOWN"}, last_cap=40)  # type: ignore[typeddict-item]
+        parse_capabilities({"bounding": "CAP_CHOWN"}, last_cap=40)  # type: ignore[arg-type]
 
 
 def test_caps_newer_than_the_kernel_are_skipped() -> None:
