@@ -1,0 +1,223 @@
+"""The content store: blobs addressed by digest under `<root>/blobs/<alg>/<hex>` (containerd).
+
+Visibility rule: a blob appears under `blobs/` only after all of it was written, its size and
+digest matched what the caller expected, and it was fsynced; until then it is a temp file under
+`<root>/ingest/`, locked by its writer, that no `Provider` call ever sees. A writer killed midway
+leaves only such a temp file, which `ContentStore.clean_ingest()` removes.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+from dockyard.errors import InvalidArgument, NotFound
+from dockyard.image.digest import ALGORITHMS, READ_SIZE, Digest, Digester, parse_digest
+
+
+@dataclass(frozen=True)
+class Info:
+    """What the store knows about one blob."""
+
+    digest: Digest
+    size: int
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What an ingest must produce: the descriptor's digest and, when known, its size."""
+
+    digest: Digest
+    size: int | None = None
+
+    @classmethod
+    def of(cls, digest: str | Digest, size: int | None = None) -> Expected:
+        """Build from a descriptor's `digest` string and `size`."""
+        if size is not None and size < 0:
+            raise InvalidArgument(f"negative size {size} for blob {digest}: fix the descriptor")
+        return cls(parse_digest(digest), size)
+
+
+class Provider(Protocol):
+    """Reads blobs by digest."""
+
+    def open(self, digest: Digest) -> IO[bytes]: ...
+    def read(self, digest: Digest) -> bytes: ...
+    def info(self, digest: Digest) -> Info: ...
+    def exists(self, digest: Digest) -> bool: ...
+
+
+class Ingester(Protocol):
+    """Writes blobs, verifying them before they become visible."""
+
+    def ingest(self, expected: Expected, stream: IO[bytes] | Iterable[bytes]) -> Digest: ...
+
+
+class Manager(Protocol):
+    """Lists and deletes blobs."""
+
+    def list(self) -> Iterator[Info]: ...
+    def delete(self, digest: Digest) -> None: ...
+
+
+class ContentStore:
+    """The file-system content store; implements `Provider`, `Ingester` and `Manager`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.ingest_dir = root / "ingest"
+
+    def blob_path(self, digest: Digest) -> Path:
+        """Where the blob with this digest lives (whether or not it exists)."""
+        return self.blobs / digest.algorithm / digest.hex
+
+    # Provider
+
+    def open(self, digest: Digest) -> IO[bytes]:
+        """Open a blob for reading; `NotFound` if the store does not hold it."""
+        try:
+            return open(self.blob_path(digest), "rb")
+        except FileNotFoundError:
+            raise NotFound(
+                f"blob {digest} not found in {self.blobs}: pull the image again"
+            ) from None
+
+    def read(self, digest: Digest) -> bytes:
+        """A whole blob in memory (for manifests and configs, not layers)."""
+        with self.open(digest) as f:
+            return f.read()
+
+    def info(self, digest: Digest) -> Info:
+        """Size of a stored blob; `NotFound` if absent."""
+        try:
+            return Info(digest, self.blob_path(digest).stat().st_size)
+        except FileNotFoundError:
+            raise NotFound(
+                f"blob {digest} not found in {self.blobs}: pull the image again"
+            ) from None
+
+    def exists(self, digest: Digest) -> bool:
+        """Whether the blob is in the store."""
+        return self.blob_path(digest).is_file()
+
+    # Ingester
+
+    def ingest(self, expected: Expected, stream: IO[bytes] | Iterable[bytes]) -> Digest:
+        """Write a blob from `stream`, verifying size and digest; returns at once if present."""
+        target = self.blob_path(expected.digest)
+        if target.is_file():
+            return expected.digest
+        self.ingest_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=expected.digest.hex[:16] + "-", dir=self.ingest_dir)
+        try:
+            # The lock tells clean_ingest() that a live writer still owns this temp file.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            digester = Digester(expected.digest.algorithm)
+            for chunk in _chunks(stream):
+                digester.update(chunk)
+                if expected.size is not None and digester.size > expected.size:
+                    raise InvalidArgument(
+                        f"blob {expected.digest} is larger than its declared size "
+                        f"{expected.size}: the source is corrupt or the descriptor is wrong"
+                    )
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
+            actual = digester.digest()
+            if expected.size is not None and digester.size != expected.size:
+                raise InvalidArgument(
+                    f"blob {expected.digest} is truncated: got {digester.size} of "
+                    f"{expected.size} bytes (digest {actual}): retry the download"
+                )
+            if actual != expected.digest:
+                raise InvalidArgument(
+                    f"blob digest mismatch: expected {expected.digest}, got {actual}: "
+                    "the source is corrupt, retry or check the registry"
+                )
+            os.fchmod(fd, 0o644)
+            os.fsync(fd)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp, target)
+            _fsync_dir(target.parent)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        finally:
+            os.close(fd)
+        return actual
+
+    # Manager
+
+    def list(self) -> Iterator[Info]:
+        """Every stored blob, in no particular order."""
+        for algorithm in ALGORITHMS:
+            directory = self.blobs / algorithm
+            if not directory.is_dir():
+                continue
+            for entry in os.scandir(directory):
+                if entry.is_file(follow_symlinks=False):
+                    yield Info(Digest(algorithm, entry.name), entry.stat().st_size)
+
+    def delete(self, digest: Digest) -> None:
+        """Remove a blob; `NotFound` if absent."""
+        try:
+            os.unlink(self.blob_path(digest))
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} not found in {self.blobs}: nothing to delete") from None
+
+    def clean_ingest(self) -> builtins.list[str]:
+        """Remove temp files left by killed writers (those no live writer holds locked)."""
+        removed: builtins.list[str] = []
+        if not self.ingest_dir.is_dir():
+            return removed
+        for entry in os.scandir(self.ingest_dir):
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+            finally:
+                os.close(fd)
+        return removed
+
+
+def _missing(digest: Digest, blobs: Path) -> NotFound:
+    return NotFound(f"blob {digest} not found in {blobs}: pull the image again")
+
+
+def _chunks(stream: IO[bytes] | Iterable[bytes]) -> Iterator[bytes]:
+    read = getattr(stream, "read", None)
+    if read is None:
+        yield from stream
+        return
+    while chunk := read(READ_SIZE):
+        yield chunk
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems (tmpfs on old kernels) refuse fsync on directories; the data is safe.
+        if exc.errno != errno.EINVAL:
+            raise
+    finally:
+        os.close(fd)
