@@ -33,7 +33,7 @@ class RecordingSyscall:
 
     calls: list[Call] = field(default_factory=list)
     caps: tuple[int, int, int] = (0, 0, 0)
-    _failures: list[_Failure] = field(default_factory=list)
+    _failures: list[_Failure] = field(default_factory=list, init=False, repr=False)
 
     def fail_on(self, name: str, errno: int, args_prefix: tuple[object, ...] | None = None) -> None:
         """Make calls of `name` (whose args start with `args_prefix`, if given) raise OSError."""

@@ -10,6 +10,8 @@ import ctypes
 import errno
 import json
 import os
+import resource
+import signal
 import socket
 import subprocess
 from collections.abc import Callable
@@ -281,3 +283,41 @@ def test_docker_default_profile_with_sys_admin_allows_unshare() -> None:
         return 0 if ret == 0 else ctypes.get_errno()
 
     assert run_in_child(probe) == 0
+
+
+def test_filter_flags_are_accepted_by_the_kernel(scratch: Path) -> None:
+    profile: Seccomp = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "flags": [
+            "SECCOMP_FILTER_FLAG_TSYNC",
+            "SECCOMP_FILTER_FLAG_LOG",
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        ],
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EACCES}],
+    }
+
+    def probe() -> object:
+        install_seccomp(profile)
+        return errno_of(lambda: os.mkdir(scratch / "blocked"))
+
+    assert run_in_child(probe) == errno.EACCES
+
+
+@pytest.mark.parametrize("action", ["SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL", "SCMP_ACT_TRAP"])
+def test_kill_and_trap_actions_end_the_process_with_sigsys(action: str) -> None:
+    profile: Seccomp = {
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["getppid"], "action": action}],
+    }
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            # No core dump: SIGSYS would otherwise write one and slow the test down.
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            install_seccomp(profile)
+            os.getppid()
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status)
+    assert os.WTERMSIG(status) == signal.SIGSYS
