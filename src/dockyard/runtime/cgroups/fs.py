@@ -31,7 +31,7 @@ def write_raw(path: str, value: str) -> None:
 
 def translate(e: OSError, path: str, value: str) -> Exception:
     """The dockyard error for a failed write of `value` to `path`."""
-    if e.errno == errno.EINVAL:
+    if e.errno in (errno.EINVAL, errno.ERANGE):
         return InvalidArgument(
             f"{path} rejected {value!r}; fix the matching linux.resources setting"
         )

@@ -176,7 +176,7 @@ def test_empty_device_list_still_denies_all() -> None:
 )
 def test_malformed_device_rules_are_invalid(rule: dict[str, object]) -> None:
     with pytest.raises(InvalidArgument):
-        plan_v1({"devices": [rule]}, swap_accounting=True)  # type: ignore[list-item]
+        plan_v1({"devices": [rule]}, swap_accounting=True)  # type: ignore[arg-type]
 
 
 def test_unified_is_rejected_on_v1() -> None:
@@ -186,7 +186,7 @@ def test_unified_is_rejected_on_v1() -> None:
 
 def test_non_integer_value_names_the_field() -> None:
     with pytest.raises(InvalidArgument, match=r"pids\.limit"):
-        plan_v1({"pids": {"limit": "10"}}, swap_accounting=True)  # type: ignore[typeddict-item]
+        plan_v1({"pids": {"limit": "10"}}, swap_accounting=True)  # type: ignore[arg-type]
 
 
 def test_controller_order_follows_runc() -> None:

@@ -46,7 +46,7 @@ def test_swap_without_accounting_is_dropped() -> None:
 @pytest.mark.parametrize("memory", [{"swap": 300}, {"limit": 200, "swap": 100}])
 def test_invalid_swap(memory: dict[str, int]) -> None:
     with pytest.raises(InvalidArgument, match="swap"):
-        plan_v2({"memory": memory}, swap_accounting=True)  # type: ignore[typeddict-item]
+        plan_v2({"memory": memory}, swap_accounting=True)  # type: ignore[arg-type]
 
 
 def test_v1_only_memory_fields_are_ignored() -> None:
