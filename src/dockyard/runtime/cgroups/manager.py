@@ -8,7 +8,7 @@ import os
 import signal
 import time
 
-from dockyard.errors import DockyardError, InvalidArgument, KernelError
+from dockyard.errors import DockyardError, InvalidArgument, KernelError, Unavailable
 from dockyard.oci.runtime_spec import Resources
 from dockyard.runtime.cgroups import freezer
 from dockyard.runtime.cgroups.apply import apply_plan
@@ -232,7 +232,9 @@ class CgroupManager:
     def _v2_freeze(self, frozen: bool) -> None:
         unified = self._unified_dir()
         if unified is None:
-            raise KernelError("freeze", self.path, errno.ENOTSUP, detail="no freezer mounted")
+            raise Unavailable(
+                f"cannot freeze {self.path}: no v1 freezer and no cgroup2 mount; mount either"
+            )
         freezer.set_v2_frozen(unified, frozen)
 
     def kill_all(self, sig: int) -> None:
@@ -241,6 +243,9 @@ class CgroupManager:
         if sig == signal.SIGKILL and unified and os.path.exists(f"{unified}/cgroup.kill"):
             # Atomic with respect to forks, unlike signalling a pid list.
             write_file(os.path.join(unified, "cgroup.kill"), "1")
+            if self.layout.kind == "v2":
+                return
+            # Hybrid: also signal by pid below, for members that joined only v1 hierarchies.
         frozen = False
         try:
             self.freeze()  # so that no process forks between listing and signalling
