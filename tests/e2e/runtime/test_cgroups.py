@@ -112,6 +112,26 @@ def test_process_joins_every_hierarchy_and_is_listed(make_manager: MakeManager) 
     assert manager.pids() == []
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_kill_all_reaches_every_process_of_a_tree(make_manager: MakeManager, sig: int) -> None:
+    manager = make_manager(None, name=f"kill-{sig}")
+    tree = joined(manager, "sh -c 'sleep 30 & sleep 30 & wait'")
+    try:
+        deadline = time.monotonic() + 5
+        while len(manager.pids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(manager.pids()) == 3  # the shell and its two sleeps
+        manager.kill_all(sig)
+        assert tree.wait(timeout=5) == -sig
+        deadline = time.monotonic() + 5
+        while manager.pids() and time.monotonic() < deadline:
+            time.sleep(0.005)  # orphaned sleeps are reaped by init
+        assert manager.pids() == []
+    finally:
+        manager.kill_all(signal.SIGKILL)
+        tree.wait(timeout=5)
+
+
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime + stime
