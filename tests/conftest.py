@@ -7,6 +7,7 @@ cgroups named `dockyard-test-<pid>`; the guard fails the run if any of it surviv
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,7 +54,8 @@ def busybox_template(test_base: Path) -> Path:
 @pytest.fixture
 def scratch(test_base: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
     """A per-test directory under the session base."""
-    path = Path(tempfile.mkdtemp(prefix=request.node.name[:40] + "-", dir=test_base))
+    safe = re.sub(r"[^\w.-]", "-", request.node.name)[:40]
+    path = Path(tempfile.mkdtemp(prefix=safe + "-", dir=test_base))
     yield path
     shutil.rmtree(path, ignore_errors=True)
 
@@ -71,17 +73,22 @@ def _mounts_under(base: str) -> list[str]:
         return [line.split()[4] for line in f if line.split()[4].startswith(base)]
 
 
-def _cgroups_named(prefix: str) -> list[str]:
+def _cgroups_left(prefix: str) -> list[str]:
+    """Cgroups under the session's prefix; the empty prefix itself is removed (runc leaves it)."""
     name = prefix.strip("/")
     found: list[str] = []
     if not CGROUP_FS.is_dir():
         return found
-    for hierarchy in CGROUP_FS.iterdir():
-        candidate = hierarchy / name
-        if candidate.exists():
-            found.append(str(candidate))
-    if (CGROUP_FS / "cgroup.controllers").exists() and (CGROUP_FS / name).exists():
-        found.append(str(CGROUP_FS / name))
+    hierarchies = [CGROUP_FS, *(h for h in CGROUP_FS.iterdir() if h.is_dir())]
+    for hierarchy in hierarchies:
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        found.extend(str(d) for d in top.iterdir() if d.is_dir())
+        try:
+            top.rmdir()
+        except OSError:
+            found.append(str(top))
     return found
 
 
@@ -107,7 +114,7 @@ def leak_guard(test_base: Path, cgroup_prefix: str) -> Iterator[None]:
     base = str(test_base)
     leaks = {
         "mounts": _mounts_under(base),
-        "cgroups": _cgroups_named(cgroup_prefix),
+        "cgroups": _cgroups_left(cgroup_prefix),
         "processes": _processes_rooted_under(base),
     }
     leftover = {kind: items for kind, items in leaks.items() if items}

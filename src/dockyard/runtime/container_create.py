@@ -93,6 +93,8 @@ def create_container(root: Path, container_id: str, opts: CreateOptions) -> Cont
     try:
         cgroup.create()
         os.mkfifo(cdir.fifo, 0o622)
+        # Not subject to our umask: init opens it for writing after becoming the user.
+        os.chmod(cdir.fifo, 0o622)
         init_pid = _spawn(plan, cdir, bundle, cgroup, opts)
         record = ContainerRecord(
             id=container_id,
