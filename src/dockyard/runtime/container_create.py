@@ -80,10 +80,14 @@ def create_container(root: Path, container_id: str, opts: CreateOptions) -> Cont
         raise ContainerExists(container_id)
     bundle = opts.bundle.resolve()
     spec = load_bundle(bundle)
-    plan = plan_init(
-        spec, str(bundle), no_pivot=opts.no_pivot, can_raise_rlimits=_can_raise_rlimits()
-    )
     cgroup = ContainerCgroup.plan(spec, container_id)
+    plan = plan_init(
+        spec,
+        str(bundle),
+        no_pivot=opts.no_pivot,
+        can_raise_rlimits=_can_raise_rlimits(),
+        cgroup=(cgroup.manager.layout, cgroup.path),
+    )
     parse_capabilities(spec["process"].get("capabilities", {}))
     seccomp_profile = spec.get("linux", {}).get("seccomp")
     if seccomp_profile:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from dockyard.kernel import constants as k
 from dockyard.oci.runtime_spec import Spec
+from dockyard.runtime.cgroup_mounts import plan_cgroup_mount
+from dockyard.runtime.cgroups import CgroupLayout
 from dockyard.runtime.config import NAMESPACE_FLAGS
 from dockyard.runtime.devices import DeviceNode, plan_devices
 from dockyard.runtime.errors import BadConfig
@@ -45,7 +47,14 @@ class InitPlan:
         return bool(self.unshare_flags & k.CLONE_NEWNS)
 
 
-def plan_init(spec: Spec, bundle: str, *, no_pivot: bool, can_raise_rlimits: bool) -> InitPlan:
+def plan_init(
+    spec: Spec,
+    bundle: str,
+    *,
+    no_pivot: bool,
+    can_raise_rlimits: bool,
+    cgroup: tuple[CgroupLayout, str] | None = None,
+) -> InitPlan:
     """Validate and turn the spec into an `InitPlan`; raises `BadConfig` naming the field."""
     linux = spec.get("linux", {})
     process = spec["process"]
@@ -71,6 +80,16 @@ def plan_init(spec: Spec, bundle: str, *, no_pivot: bool, can_raise_rlimits: boo
     if not any(e.startswith("PATH=") for e in env):
         env.append(f"PATH={DEFAULT_PATH}")
     mounts = plan_mounts(spec.get("mounts", []), bundle)
+    if cgroup is not None:
+        layout, cgroup_path = cgroup
+        cgroupns = bool(flags & k.CLONE_NEWCGROUP)
+        expanded: list[MountOp] = []
+        for op in mounts:
+            if op.fstype in ("cgroup", "cgroup2"):
+                expanded.extend(plan_cgroup_mount(op, layout, cgroup_path, cgroupns))
+            else:
+                expanded.append(op)
+        mounts = expanded
     user = process.get("user", {})
     return InitPlan(
         spec=spec,

@@ -180,3 +180,32 @@ def test_environment_and_sysctl(runtime: Runtime, make_bundle: Callable[..., Bun
     code, out, err = run(runtime, bundle)
     assert code == 0, err
     assert out == "héllo wörld\n1\n"
+
+
+def test_cgroup_mount_shows_the_containers_own_cgroup(
+    runtime: Runtime, make_bundle: Callable[..., Bundle]
+) -> None:
+    bundle = make_bundle(
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || "
+        "cat /sys/fs/cgroup/memory.max; cat /proc/self/cgroup | grep -c ':/$'; "
+        "touch /sys/fs/cgroup/x 2>/dev/null && echo rw || echo ro",
+    )
+    bundle.config["linux"]["resources"]["memory"] = {"limit": 48 * 1024 * 1024}
+    bundle.config["mounts"].append(
+        {
+            "destination": "/sys/fs/cgroup",
+            "type": "cgroup",
+            "source": "cgroup",
+            "options": ["ro", "nosuid", "noexec", "nodev"],
+        }
+    )
+    code, out, err = run(runtime, bundle)
+    assert code == 0, err
+    limit, at_root, mode = out.split()
+    assert limit == str(48 * 1024 * 1024)
+    # In its cgroup namespace every hierarchy shows the container at "/".
+    with open("/proc/self/cgroup") as f:
+        assert int(at_root) == len(f.read().splitlines())
+    assert mode == "ro"
