@@ -1,0 +1,1 @@
+"""dockyard.build: Dockerfile front end (parse, stages, .dockerignore) and, later, the builder."""
