@@ -1,0 +1,55 @@
+"""Compose's units: Go durations (`1m30s`) and byte sizes (`512m`, `1gb`)."""
+
+from __future__ import annotations
+
+import re
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+_DURATION_SECONDS = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)b?", re.IGNORECASE)
+_SIZE_FACTOR = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """A Go duration string (`1m30s`, `500ms`, `1.5h`) in seconds; raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid duration {value!r}")
+    if isinstance(value, int | float):
+        # A bare number in a compose file is seconds, as compose-go reads it.
+        return float(value)
+    text = value.strip()
+    if text in ("0", "+0", "-0"):
+        return 0.0
+    negative = text.startswith("-")
+    body = text.lstrip("+-")
+    total = 0.0
+    pos = 0
+    while pos < len(body):
+        match = _DURATION_PART.match(body, pos)
+        if match is None:
+            raise ValueError(f"invalid duration {value!r}")
+        total += float(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+        pos = match.end()
+    if not body:
+        raise ValueError(f"invalid duration {value!r}")
+    return -total if negative else total
+
+
+def parse_size(value: str | int | float) -> int:
+    """A byte size (`512m`, `1gb`, `1024`, 1.5g) as docker's RAMInBytes reads it; ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"invalid size {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    match = _SIZE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"invalid size {value!r}")
+    return int(float(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()])
