@@ -1,0 +1,202 @@
+"""Layer unpacking on the real file system: metadata, whiteouts, hostile tars, compression."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from dockyard.errors import InvalidArgument
+from dockyard.storage.decompress import Compression, LayerReader
+from dockyard.storage.unpack import clean_name, unpack
+from dockyard.testing.snapshotter_suite import Entry, compress, d, f, hard, make_tar, sym
+from dockyard.testing.snapshotter_suite import tar_diff_id as diff_id
+
+pytestmark = pytest.mark.root
+
+
+def _unpack(dest: Path, entries: list[Entry], **kw: object) -> Path:
+    dest.mkdir()
+    raw = make_tar(entries)
+    unpack(io.BytesIO(raw), dest, expected_diff_id=diff_id(raw), **kw)  # type: ignore[arg-type]
+    return dest
+
+
+def _tree(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize("how", ["none", "gzip", "zstd"])
+def test_regular_tree_with_metadata(scratch: Path, how: str) -> None:
+    entries = [
+        d("etc", 0o755),
+        f("etc/passwd", b"root:x:0:0\n", mode=0o644),
+        f("etc/shadow", b"secret", 0o640, 0, 42),
+        f("usr/bin/su", b"\x7fELF", mode=0o4755),  # parent dirs missing from the tar
+        d("home/user", 0o750, 1000, 1000),
+        f("home/user/.profile", b"x" * 3_000_000, 0o600, 1000, 1000),
+        sym("bin", "usr/bin"),
+        hard("etc/passwd-", "etc/passwd"),
+        f("cap", b"", xattrs={"user.note": "hi", "trusted.overlay.redirect": "/evil"}),
+        Entry("fifo", tarfile.FIFOTYPE, mode=0o600),
+    ]
+    raw = make_tar(entries)
+    dest = scratch / "l"
+    dest.mkdir()
+    result = unpack(io.BytesIO(compress(raw, how)), dest, expected_diff_id=diff_id(raw))
+    assert result.diff_id == diff_id(raw)
+    assert result.compression == Compression(how)
+    assert result.size == 11 + 6 + 4 + 3_000_000
+
+    assert (dest / "etc/passwd").read_bytes() == b"root:x:0:0\n"
+    shadow = os.lstat(dest / "etc/shadow")
+    assert (stat.S_IMODE(shadow.st_mode), shadow.st_uid, shadow.st_gid) == (0o640, 0, 42)
+    assert stat.S_IMODE(os.lstat(dest / "usr/bin/su").st_mode) == 0o4755
+    assert stat.S_IMODE(os.lstat(dest / "usr").st_mode) == 0o755
+    home = os.lstat(dest / "home/user")
+    assert (stat.S_IMODE(home.st_mode), home.st_uid, home.st_gid) == (0o750, 1000, 1000)
+    assert home.st_mtime == 1_600_000_000  # set after its children were written
+    prof = os.lstat(dest / "home/user/.profile")
+    assert (prof.st_size, prof.st_uid, stat.S_IMODE(prof.st_mode)) == (3_000_000, 1000, 0o600)
+    assert prof.st_mtime == 1_600_000_000
+    assert os.readlink(dest / "bin") == "usr/bin"
+    assert os.lstat(dest / "etc/passwd-").st_ino == os.lstat(dest / "etc/passwd").st_ino
+    assert os.getxattr(dest / "cap", "user.note") == b"hi"
+    assert "trusted.overlay.redirect" not in os.listxattr(dest / "cap")
+    assert stat.S_ISFIFO(os.lstat(dest / "fifo").st_mode)
+
+
+def test_whiteouts_become_overlay_form(scratch: Path) -> None:
+    dest = _unpack(
+        scratch / "l",
+        [
+            d("a"),
+            f("a/.wh.gone"),
+            d("opaque"),
+            f("opaque/.wh..wh..opq"),
+            f("opaque/kept", b"1"),
+            f(".wh..wh.plnk"),
+        ],
+    )
+    gone = os.lstat(dest / "a/gone")
+    assert stat.S_ISCHR(gone.st_mode) and gone.st_rdev == 0
+    assert os.getxattr(dest / "opaque", "trusted.overlay.opaque") == b"y"
+    assert _tree(dest) == ["a", "a/gone", "opaque", "opaque/kept"]
+
+
+def test_later_entry_replaces_earlier(scratch: Path) -> None:
+    dest = _unpack(
+        scratch / "l",
+        [
+            f("x", b"old"),
+            f("x", b"new"),
+            d("dir"),
+            f("dir/f"),
+            f("dir", b"now a file"),
+            sym("s", "a"),
+        ],
+    )
+    assert (dest / "x").read_bytes() == b"new"
+    assert (dest / "dir").read_bytes() == b"now a file"
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [f("../x", b"evil")],
+        [f("a/../../x", b"evil")],
+        [sym("link", "/"), f("link/x", b"evil")],
+        [sym("link", "../../.."), d("link/sub")],
+        [d("dir"), sym("dir/up", "../.."), f("dir/up/x", b"evil")],
+        [hard("h", "../../outside")],
+        [hard("h", "/etc/passwd")],  # contained: the layer has no etc/passwd
+        [sym("s", "/etc/passwd"), hard("h", "s/x")],
+        [Entry("dev/null", tarfile.CHRTYPE, devmajor=1, devminor=3)],
+        [f("a/.wh..."), f("x")],
+    ],
+    ids=[
+        "dotdot", "nested-dotdot", "symlink-then-write", "symlink-then-mkdir",
+        "nested-symlink", "hardlink-outside", "hardlink-absolute", "hardlink-through-symlink",
+        "device", "bad-whiteout",
+    ],
+)  # fmt: skip
+def test_hostile_entries_are_rejected_and_nothing_escapes(
+    scratch: Path, entries: list[Entry]
+) -> None:
+    dest = scratch / "deep" / "er" / "layer"
+    dest.mkdir(parents=True)
+    before = _tree(scratch)
+    raw = make_tar(entries)
+    with pytest.raises(InvalidArgument, match="layer"):
+        unpack(io.BytesIO(raw), dest)
+    after = [p for p in _tree(scratch) if not p.startswith("deep/er/layer/")]
+    assert after == before
+    assert not os.path.exists("/etc/passwd/x")
+
+
+def test_absolute_names_are_contained(scratch: Path) -> None:
+    dest = _unpack(scratch / "l", [f("/etc/x", b"in"), f("./y", b"y")])
+    assert (dest / "etc/x").read_bytes() == b"in"
+    assert _tree(dest) == ["etc", "etc/x", "y"]
+
+
+def test_devices_when_allowed(scratch: Path) -> None:
+    dest = _unpack(
+        scratch / "l",
+        [Entry("null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3)],
+        allow_devices=True,
+    )
+    st = os.lstat(dest / "null")
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
+    assert stat.S_IMODE(st.st_mode) == 0o666
+
+
+def test_diff_id_mismatch_is_an_error(scratch: Path) -> None:
+    raw = make_tar([f("x", b"1")])
+    (scratch / "l").mkdir()
+    with pytest.raises(InvalidArgument, match="expected sha256:0+, got " + diff_id(raw)):
+        unpack(io.BytesIO(raw), scratch / "l", expected_diff_id="sha256:" + "0" * 64)
+
+
+@pytest.mark.parametrize("how", ["gzip", "zstd", "none"])
+def test_truncated_or_corrupt_stream_is_an_error(scratch: Path, how: str) -> None:
+    raw = make_tar([f("x", os.urandom(200_000))])
+    blob = compress(raw, how)
+    (scratch / "l").mkdir()
+    with pytest.raises(InvalidArgument):
+        unpack(io.BytesIO(blob[: len(blob) // 2]), scratch / "l", expected_diff_id=diff_id(raw))
+
+
+def test_not_a_tar(scratch: Path) -> None:
+    (scratch / "l").mkdir()
+    with pytest.raises(InvalidArgument, match="not a valid tar"):
+        unpack(io.BytesIO(b"garbage" * 200), scratch / "l")
+
+
+def test_clean_name() -> None:
+    assert clean_name("./a//b/./c/") == "a/b/c"
+    assert clean_name("/abs/x") == "abs/x"
+    assert clean_name("a/../b") == "b"
+    assert clean_name("./") == ""
+    with pytest.raises(InvalidArgument):
+        clean_name("a/../../b")
+
+
+def test_layer_reader_hashes_everything_including_padding() -> None:
+    raw = make_tar([f("x", b"1")]) + b"\0" * 10240
+    for how in ("none", "gzip", "zstd"):
+        reader = LayerReader(io.BytesIO(compress(raw, how)))
+        assert reader.read(100) == raw[:100]
+        reader.drain()
+        assert reader.diff_id() == diff_id(raw)
+        assert reader.size == len(raw)
+
+
+def test_multi_member_gzip() -> None:
+    raw = make_tar([f("x", b"1" * 5000)])
+    blob = compress(raw[:3000], "gzip") + compress(raw[3000:], "gzip")
+    assert LayerReader(io.BytesIO(blob)).read(-1) == raw
