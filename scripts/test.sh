@@ -5,5 +5,4 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests
 .venv/bin/ruff format --check src tests
 .venv/bin/mypy
-.venv/bin/lint-imports
 exec .venv/bin/pytest -p no:cacheprovider "$@"
