@@ -10,7 +10,7 @@ from pathlib import Path
 from dockyard.errors import Conflict
 from dockyard.runtime.cgroup_setup import ContainerCgroup
 from dockyard.runtime.errors import ContainerNotFound
-from dockyard.runtime.hooks import HookFailed, run_hooks
+from dockyard.runtime.hooks import warn_hooks
 from dockyard.runtime.state import ContainerDir
 
 
@@ -42,7 +42,4 @@ def delete_container(root: Path, container_id: str, force: bool = False) -> None
     state = cdir.oci_state(record)
     state["status"] = "stopped"
     cdir.remove()
-    try:
-        run_hooks("poststop", record.config.get("hooks", {}).get("poststop", []), state)
-    except HookFailed as e:
-        os.write(2, f"dockyard-runtime: warning: {e}\n".encode())
+    warn_hooks("poststop", record.config.get("hooks", {}).get("poststop", []), state)

@@ -7,7 +7,7 @@ import select
 from pathlib import Path
 
 from dockyard.errors import Conflict
-from dockyard.runtime.hooks import HookFailed, run_hooks
+from dockyard.runtime.hooks import warn_hooks
 from dockyard.runtime.state import ContainerDir, process_start_time
 
 
@@ -32,8 +32,4 @@ def start_container(root: Path, container_id: str) -> None:
         os.close(fd)
         cdir.fifo.unlink(missing_ok=True)
     state = cdir.oci_state(record)
-    try:
-        run_hooks("poststart", record.config.get("hooks", {}).get("poststart", []), state)
-    except HookFailed as e:
-        # runtime-spec: a failing poststart hook is a warning; the lifecycle goes on.
-        os.write(2, f"dockyard-runtime: warning: {e}\n".encode())
+    warn_hooks("poststart", record.config.get("hooks", {}).get("poststart", []), state)

@@ -12,6 +12,17 @@ class HookFailed(DockyardError):
     """A hook exited non-zero, timed out, or could not be run."""
 
 
+def warn_hooks(kind: str, hooks: list[Hook], state: State) -> None:
+    """Run every hook; a failure is a warning on stderr (runtime-spec: poststart, poststop)."""
+    import os
+
+    for hook in hooks:
+        try:
+            run_hooks(kind, [hook], state)
+        except HookFailed as e:
+            os.write(2, f"dockyard-runtime: warning: {e}\n".encode())
+
+
 def run_hooks(kind: str, hooks: list[Hook], state: State) -> None:
     """Run `hooks` in order; the first failure raises `HookFailed` naming the hook."""
     if not hooks:
