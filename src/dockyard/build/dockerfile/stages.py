@@ -1,0 +1,222 @@
+"""Split a Dockerfile into build stages and resolve what each stage builds on.
+
+Global ARGs (before the first FROM) are substituted into FROM lines; `FROM` and `COPY --from`
+may name an earlier stage (by `AS` name or by index) or an image; `--target` picks a stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from dockyard.build.dockerfile.errors import DockerfileError
+from dockyard.build.dockerfile.expand import expand
+from dockyard.build.dockerfile.instructions import Arg, Copy, Env, From, Instruction
+from dockyard.build.dockerfile.parser import Dockerfile
+from dockyard.build.dockerfile.shellwords import Lex
+
+
+@dataclass(frozen=True)
+class CopyFrom:
+    """Where the `COPY --from` at `instructions[index]` of a stage reads: a stage or an image."""
+
+    index: int
+    stage: int | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One build stage: its FROM (with `base` substituted) and the instructions after it."""
+
+    index: int
+    name: str | None
+    base: str
+    base_stage: int | None
+    platform: str | None
+    from_: From
+    instructions: tuple[Instruction, ...]
+    copy_from: tuple[CopyFrom, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How errors and progress name this stage."""
+        return self.name if self.name is not None else f"#{self.index}"
+
+    @property
+    def depends_on(self) -> frozenset[int]:
+        """The earlier stages this one needs: its base and every `COPY --from` stage."""
+        deps = {c.stage for c in self.copy_from if c.stage is not None}
+        if self.base_stage is not None:
+            deps.add(self.base_stage)
+        return frozenset(deps)
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """The stages of a Dockerfile, the global ARG values, and the stage to build."""
+
+    stages: tuple[Stage, ...]
+    global_args: Mapping[str, str]
+    target: int
+
+    def required(self) -> tuple[int, ...]:
+        """Indexes of the stages the target needs (itself included), in build order."""
+        needed = {self.target}
+        for index in range(self.target, -1, -1):
+            if index in needed:
+                needed |= self.stages[index].depends_on
+        return tuple(sorted(needed))
+
+
+def _expanded(arg: Arg, env: Mapping[str, str], escape: str, name: str) -> Arg:
+    resolved = expand(arg, env, escape=escape, name=name)
+    assert isinstance(resolved, Arg)
+    return resolved
+
+
+def _global_args(
+    args: list[Arg], build_args: Mapping[str, str], escape: str, name: str
+) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for arg in args:
+        for pair in _expanded(arg, env, escape, name).args:
+            if pair.key in build_args:
+                env[pair.key] = build_args[pair.key]
+            elif pair.value is not None:
+                env[pair.key] = pair.value
+    return env
+
+
+def _stage_env(
+    instructions: list[Instruction],
+    global_env: Mapping[str, str],
+    build_args: Mapping[str, str],
+    escape: str,
+    name: str,
+) -> dict[str, str]:
+    # Inside a stage a global ARG is visible only once re-declared (ARG NAME), as in Docker.
+    env: dict[str, str] = {}
+    for instr in instructions:
+        if isinstance(instr, Arg):
+            for pair in _expanded(instr, env, escape, name).args:
+                if pair.key in build_args:
+                    env[pair.key] = build_args[pair.key]
+                elif pair.value is not None:
+                    env[pair.key] = pair.value
+                elif pair.key in global_env:
+                    env[pair.key] = global_env[pair.key]
+        elif isinstance(instr, Env):
+            resolved = expand(instr, env, escape=escape, name=name)
+            assert isinstance(resolved, Env)
+            for pair in resolved.pairs:
+                env[pair.key] = pair.value or ""
+    return env
+
+
+def _stage_ref(ref: str, current: int, names: dict[str, int]) -> int | str | None:
+    """An earlier stage index, None for an image, or an error message."""
+    key = ref.lower()
+    if key.isascii() and key.isdigit():
+        index = int(key)
+        if index < current:
+            return index
+        return f"stage {index} is not defined before this line (stages 0..{current - 1} are)"
+    if key in names:
+        index = names[key]
+        if index < current:
+            return index
+        return f"stage {key!r} is defined at or after this stage; only earlier stages can be used"
+    return None
+
+
+def plan_stages(
+    dockerfile: Dockerfile,
+    build_args: Mapping[str, str] | None = None,
+    target: str | None = None,
+) -> StagePlan:
+    """Split `dockerfile` into stages; raises DockerfileError naming the offending line."""
+    build_args = build_args or {}
+    name, escape = dockerfile.name, dockerfile.escape
+    lex = Lex(escape=escape)
+    head: list[Arg] = []
+    groups: list[tuple[From, list[Instruction]]] = []
+    for instr in dockerfile.instructions:
+        if isinstance(instr, From):
+            groups.append((instr, []))
+        elif groups:
+            groups[-1][1].append(instr)
+        elif isinstance(instr, Arg):
+            head.append(instr)
+        else:
+            raise DockerfileError(
+                f"{instr.keyword} before the first FROM: only ARG may come before FROM",
+                file=name,
+                line=instr.start_line,
+            )
+    if not groups:
+        raise DockerfileError(
+            "no FROM instruction: a Dockerfile starts a stage with FROM", file=name
+        )
+    global_env = _global_args(head, build_args, escape, name)
+    names: dict[str, int] = {f.name: i for i, (f, _) in reversed(list(enumerate(groups))) if f.name}
+    stages: list[Stage] = []
+    for index, (from_, body) in enumerate(groups):
+        resolved = expand(from_, global_env, escape=escape, name=name)
+        assert isinstance(resolved, From)
+        if resolved.image == "":
+            raise DockerfileError(
+                f"FROM {from_.image} is empty after substitution; give the ARG a value",
+                file=name,
+                line=from_.start_line,
+            )
+        base = _stage_ref(resolved.image, index, names)
+        copies: list[CopyFrom] = []
+        for position, instr in enumerate(body):
+            if not isinstance(instr, Copy) or instr.from_ is None:
+                continue
+            env = _stage_env(body[:position], global_env, build_args, escape, name)
+            try:
+                ref = lex.process_word(instr.from_, env)
+            except ValueError as err:
+                raise DockerfileError(str(err), file=name, line=instr.start_line) from None
+            found = _stage_ref(ref, index, names)
+            if isinstance(found, str):
+                raise DockerfileError(
+                    f"COPY --from={ref}: {found}", file=name, line=instr.start_line
+                )
+            if found is None and not any(c in ref for c in ":/@"):
+                known = ", ".join(s.label for s in stages) or "none"
+                raise DockerfileError(
+                    f"COPY --from={ref}: undefined stage (earlier stages: {known}); "
+                    f"to copy from an image write --from={ref}:latest",
+                    file=name,
+                    line=instr.start_line,
+                )
+            copies.append(CopyFrom(position, found, ref if found is None else None))
+        stages.append(
+            Stage(
+                index=index,
+                name=from_.name,
+                base=resolved.image,
+                base_stage=base if isinstance(base, int) else None,
+                platform=resolved.platform,
+                from_=from_,
+                instructions=tuple(body),
+                copy_from=tuple(copies),
+            )
+        )
+    return StagePlan(tuple(stages), global_env, _target(stages, target, name))
+
+
+def _target(stages: list[Stage], target: str | None, name: str) -> int:
+    if target is None:
+        return len(stages) - 1
+    for stage in stages:
+        if stage.name is not None and stage.name == target.lower():
+            return stage.index
+    known = ", ".join(s.name for s in stages if s.name) or "none are named"
+    raise DockerfileError(
+        f"target stage {target!r} could not be found; stages: {known}; use FROM … AS {target}",
+        file=name,
+    )
