@@ -8,7 +8,7 @@ line means "take KEY from the environment". `format: raw` keeps every value as w
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,8 @@ from dockyard.compose.errors import ComposeError, ComposeFileNotFound, Location
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$$"}
 
-Substitute = Callable[[str, Location], str]
+# Interpolates a value: (text, where it was written, the file's entries so far) → result.
+Substitute = Callable[[str, Location, Mapping[str, str]], str]
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class EnvEntry:
     location: Location
 
 
-def _identity(text: str, location: Location) -> str:
+def _identity(text: str, location: Location, earlier: Mapping[str, str]) -> str:
     return text
 
 
@@ -38,6 +39,7 @@ def parse_dotenv(
 ) -> list[EnvEntry]:
     """Parse env-file text; `substitute` interpolates unquoted and double-quoted values."""
     entries: list[EnvEntry] = []
+    earlier: dict[str, str] = {}
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -63,13 +65,17 @@ def parse_dotenv(
             )
         rest = rest[1:]
         if raw:
+            earlier[key] = rest
             entries.append(EnvEntry(key, rest, location))
             continue
         rest = rest.lstrip(" \t")
         if rest[:1] in ("'", '"'):
-            value, index = _quoted(rest, lines, index, location, substitute)
+            value, index = _quoted(
+                rest, lines, index, location, substitute=substitute, earlier=earlier
+            )
         else:
-            value = substitute(_strip_comment(rest).strip(), location)
+            value = substitute(_strip_comment(rest).strip(), location, earlier)
+        earlier[key] = value
         entries.append(EnvEntry(key, value, location))
     return entries
 
@@ -81,7 +87,13 @@ def _strip_comment(value: str) -> str:
 
 
 def _quoted(
-    first: str, lines: list[str], index: int, location: Location, substitute: Substitute
+    first: str,
+    lines: list[str],
+    index: int,
+    location: Location,
+    *,
+    substitute: Substitute,
+    earlier: Mapping[str, str],
 ) -> tuple[str, int]:
     """Read a quoted value that may continue on the following lines."""
     quote = first[0]
@@ -100,7 +112,7 @@ def _quoted(
     if quote == "'":
         return body, index
     unescaped = re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), body)
-    return substitute(unescaped, location), index
+    return substitute(unescaped, location, earlier), index
 
 
 def _closing(text: str, quote: str) -> int:

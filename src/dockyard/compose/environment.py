@@ -16,7 +16,7 @@ from typing import Any
 from dockyard.compose.coerce import to_bool
 from dockyard.compose.dotenv import EnvEntry, read_dotenv
 from dockyard.compose.errors import ComposeError, ComposeFileNotFound, KeyPath, Location
-from dockyard.compose.interpolate import Lookup, Variable, substitute
+from dockyard.compose.interpolate import Lookup, SourceKind, Variable, substitute
 from dockyard.compose.volumes import resolve_path
 
 Locate = Callable[[KeyPath], Location | None]
@@ -57,13 +57,14 @@ def env_files(value: Any, base: str, path: KeyPath, locate: Locate) -> list[EnvF
 
 
 def _read(env_file: EnvFile, lookup: Lookup, where: KeyPath, locate: Locate) -> list[EnvEntry]:
-    known: dict[str, Variable] = {}
+    def expand(text: str, location: Location, earlier: Mapping[str, str]) -> str:
+        def chained(name: str) -> Variable | None:
+            # The project environment first, then this file's earlier lines (Compose's dotenv).
+            found = lookup(name)
+            if found is None and name in earlier:
+                return Variable(earlier[name], SourceKind.DOTENV, location)
+            return found
 
-    def chained(name: str) -> Variable | None:
-        # Later lines may use earlier ones; the project environment comes first (Compose).
-        return lookup(name) or known.get(name)
-
-    def expand(text: str, location: Location) -> str:
         return substitute(text, chained, location=location)[0]
 
     path = Path(env_file.path)

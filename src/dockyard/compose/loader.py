@@ -104,12 +104,14 @@ def read_env_files(
     """The project variables from `.env` files: later files win, and the shell wins over all."""
     variables: dict[str, Variable] = {}
 
-    def lookup(name: str) -> Variable | None:
-        if name in environ:
-            return Variable(environ[name], SourceKind.SHELL)
-        return variables.get(name)
+    def expand(text: str, location: Location, earlier: Mapping[str, str]) -> str:
+        def lookup(name: str) -> Variable | None:
+            if name in environ:
+                return Variable(environ[name], SourceKind.SHELL)
+            if name in earlier:
+                return Variable(earlier[name], SourceKind.DOTENV, location)
+            return variables.get(name)
 
-    def expand(text: str, location: Location) -> str:
         return substitute(text, lookup, location=location)[0]
 
     for path in paths:

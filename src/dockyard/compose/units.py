@@ -21,7 +21,7 @@ _SIZE_FACTOR = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "
 def parse_duration(value: str | int | float) -> float:
     """A Go duration string (`1m30s`, `500ms`, `1.5h`) in seconds; raises ValueError."""
     if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}")
+        raise ValueError(f'invalid duration "{value}"; write it like 1m30s')
     if isinstance(value, int | float):
         # A bare number in a compose file is seconds, as compose-go reads it.
         return float(value)
@@ -35,21 +35,21 @@ def parse_duration(value: str | int | float) -> float:
     while pos < len(body):
         match = _DURATION_PART.match(body, pos)
         if match is None:
-            raise ValueError(f"invalid duration {value!r}")
+            raise ValueError(f'invalid duration "{value}"; write it like 1m30s')
         total += float(match.group(1)) * _DURATION_SECONDS[match.group(2)]
         pos = match.end()
     if not body:
-        raise ValueError(f"invalid duration {value!r}")
+        raise ValueError(f'invalid duration "{value}"; write it like 1m30s')
     return -total if negative else total
 
 
 def parse_size(value: str | int | float) -> int:
     """A byte size (`512m`, `1gb`, `1024`, 1.5g) as docker's RAMInBytes reads it; ValueError."""
     if isinstance(value, bool):
-        raise ValueError(f"invalid size {value!r}")
+        raise ValueError(f'invalid size "{value}"; write it like 512m')
     if isinstance(value, int | float):
         return int(value)
     match = _SIZE.fullmatch(value.strip())
     if match is None:
-        raise ValueError(f"invalid size {value!r}")
+        raise ValueError(f'invalid size "{value}"; write it like 512m')
     return int(float(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()])

@@ -82,7 +82,9 @@ def test_required_variables(template: str, message: str) -> None:
         expand(template)
 
 
-@pytest.mark.parametrize("template", ["${", "${SET", "${}", "${1X}", "${SET:x}", "${SET!}", "a ${B"])
+@pytest.mark.parametrize(
+    "template", ["${", "${SET", "${}", "${1X}", "${SET:x}", "${SET!}", "a ${B"]
+)
 def test_invalid_templates(template: str) -> None:
     with pytest.raises(ComposeError, match="invalid interpolation format"):
         expand(template)

@@ -118,8 +118,7 @@ def test_reset_removes_inherited_values() -> None:
 def test_override_replaces_instead_of_merging() -> None:
     assert web(
         "services:\n  web:\n    ports: ['8080:80']\n    environment: {A: 1, B: 2}\n",
-        "services:\n  web:\n    ports: !override ['8443:443']\n"
-        "    environment: !override [C=3]\n",
+        "services:\n  web:\n    ports: !override ['8443:443']\n    environment: !override [C=3]\n",
     ) == {"ports": ["8443:443"], "environment": {"C": "3"}}
 
 
