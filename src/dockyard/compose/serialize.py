@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from dockyard.compose.model import PortRange, Project, Service
+from dockyard.compose.units import format_duration
 
 
 def to_data(value: Any) -> Any:
@@ -50,15 +51,59 @@ def _is_default(item: dataclasses.Field[Any], value: Any) -> bool:
 
 
 def service_data(service: Service) -> dict[str, Any]:
-    """One service as plain data, without its name (the key it is printed under)."""
+    """One service in Compose's own syntax (long forms), without its name; loads back as is."""
     data: dict[str, Any] = to_data(service)
     data.pop("name", None)
-    # Compose prints these as maps keyed by service / network name.
+    retries = data.pop("restart_max_retries", None)
+    if retries is not None:
+        data["restart"] = f"{data.get('restart', 'on-failure')}:{retries}"
     if "depends_on" in data:
         data["depends_on"] = {d.pop("service"): d for d in data["depends_on"]}
     if "networks" in data:
         data["networks"] = {n.pop("network"): n or None for n in data["networks"]}
+    if "volumes" in data:
+        data["volumes"] = [_volume(v) for v in data["volumes"]]
+    if service.healthcheck is not None:
+        data["healthcheck"] = _healthcheck(data["healthcheck"])
+    if service.stop_grace_period is not None:
+        data["stop_grace_period"] = format_duration(service.stop_grace_period)
+    if "ulimits" in data:
+        data["ulimits"] = {u.name: {"soft": u.soft, "hard": u.hard} for u in service.ulimits}
+    resources = {
+        kind: {k: str(v) if k == "memory" else v for k, v in data.pop(kind).items()}
+        for kind in ("limits", "reservations")
+        if kind in data
+    }
+    if resources:
+        data["deploy"] = {"resources": resources}
+    if "replicas" in data:
+        data["scale"] = data.pop("replicas")
     return data
+
+
+def _volume(data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        k: data[k] for k in ("type", "source", "target", "read_only") if k in data
+    }
+    bind = {k: data[k] for k in ("propagation", "create_host_path") if k in data}
+    volume = {k: data[k] for k in ("nocopy", "subpath") if k in data}
+    tmpfs = {}
+    if "tmpfs_size" in data:
+        tmpfs["size"] = data["tmpfs_size"]
+    if "tmpfs_mode" in data:
+        tmpfs["mode"] = format(data["tmpfs_mode"], "o")
+    for key, value in (("bind", bind), ("volume", volume), ("tmpfs", tmpfs)):
+        if value:
+            out[key] = value
+    return out
+
+
+def _healthcheck(data: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for key in ("interval", "timeout", "start_period", "start_interval"):
+        if key in out:
+            out[key] = format_duration(out[key])
+    return out
 
 
 def project_data(project: Project) -> dict[str, Any]:
@@ -68,12 +113,20 @@ def project_data(project: Project) -> dict[str, Any]:
     for kind in ("networks", "volumes", "secrets", "configs"):
         entries = getattr(project, kind)
         if entries:
-            out[kind] = {key: _without_key(to_data(entry)) for key, entry in entries.items()}
+            out[kind] = {key: _resource(to_data(entry)) for key, entry in entries.items()}
     return out
 
 
-def _without_key(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k != "key"}
+def _resource(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k not in ("key", "ipam_driver", "ipam")}
+    ipam: dict[str, Any] = {}
+    if "ipam_driver" in data:
+        ipam["driver"] = data["ipam_driver"]
+    if "ipam" in data:
+        ipam["config"] = data["ipam"]
+    if ipam:
+        out["ipam"] = ipam
+    return out
 
 
 def to_yaml(project: Project) -> str:

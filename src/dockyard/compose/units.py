@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
-_DURATION_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
+_DURATION_NANOSECONDS = {
+    "ns": 1,
+    "us": 10**3,
+    "µs": 10**3,
+    "ms": 10**6,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
 }
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgtp]?)b?", re.IGNORECASE)
 _SIZE_FACTOR = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
@@ -36,11 +36,13 @@ def parse_duration(value: str | int | float) -> float:
         match = _DURATION_PART.match(body, pos)
         if match is None:
             raise ValueError(f'invalid duration "{value}"; write it like 1m30s')
-        total += float(match.group(1)) * _DURATION_SECONDS[match.group(2)]
+        # Summed in nanoseconds, as Go does, so that `100us` is exactly 1e-4 seconds.
+        total += float(match.group(1)) * _DURATION_NANOSECONDS[match.group(2)]
         pos = match.end()
     if not body:
         raise ValueError(f'invalid duration "{value}"; write it like 1m30s')
-    return -total if negative else total
+    seconds = total / 1e9
+    return -seconds if negative else seconds
 
 
 def parse_size(value: str | int | float) -> int:
@@ -53,3 +55,18 @@ def parse_size(value: str | int | float) -> int:
     if match is None:
         raise ValueError(f'invalid size "{value}"; write it like 512m')
     return int(float(match.group(1)) * _SIZE_FACTOR[match.group(2).lower()])
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as a Go duration string (`90.0` → `1m30s`), the inverse of `parse_duration`."""
+    if seconds == 0:
+        return "0s"
+    sign = "-" if seconds < 0 else ""
+    rest = round(abs(seconds) * 1_000_000_000)  # whole nanoseconds: exact for what we parse
+    out = ""
+    for unit, size in (("h", 3600 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ms", 10**6),
+                       ("us", 10**3), ("ns", 1)):  # fmt: skip
+        count, rest = divmod(rest, size)
+        if count:
+            out += f"{count}{unit}"
+    return sign + out
