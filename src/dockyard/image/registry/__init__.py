@@ -1,0 +1,1 @@
+"""The OCI distribution registry client: pull and push manifests and blobs, auth, mirrors."""

@@ -1,0 +1,266 @@
+"""A real OCI registry for tests: Debian's `docker-registry` on 127.0.0.1, and a faulty proxy.
+
+`run_registry()` writes a config (storage in a given directory, optional htpasswd auth), starts
+`docker-registry serve` on a free port and stops it on exit. `FaultyProxy` sits in front of a
+registry and breaks responses on purpose (drops a blob mid-stream once, corrupts manifests).
+`push_rootfs_image()` turns a root file system into an image in the registry with umoci+skopeo.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from dockyard.errors import Unavailable
+
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+START_TIMEOUT = 10.0
+# Headers the proxy must not copy: they describe one hop, not the message.
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
+
+
+@dataclass(frozen=True)
+class RunningRegistry:
+    """A registry serving on `host` (127.0.0.1:port) with its storage under `storage`."""
+
+    host: str
+    storage: Path
+    users: Mapping[str, str]
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. `http://127.0.0.1:5000`."""
+        return f"http://{self.host}"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_htpasswd(path: Path, users: Mapping[str, str]) -> None:
+    """Write an htpasswd file with bcrypt hashes (the only kind docker-registry accepts)."""
+    import bcrypt
+
+    lines = [
+        f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n"
+        for user, password in users.items()
+    ]
+    path.write_text("".join(lines))
+
+
+def _config(port: int, storage: Path, htpasswd: Path | None) -> str:
+    # JSON is YAML: no YAML writer needed. Upload purging off: no background work in tests.
+    auth = (
+        f', "auth": {{"htpasswd": {{"realm": "dockyard-test", "path": "{htpasswd}"}}}}'
+        if htpasswd
+        else ""
+    )
+    return (
+        '{"version": 0.1, "log": {"level": "error", "accesslog": {"disabled": true}},'
+        f' "storage": {{"filesystem": {{"rootdirectory": "{storage}"}},'
+        ' "delete": {"enabled": true},'
+        ' "maintenance": {"uploadpurging": {"enabled": false}}},'
+        f' "http": {{"addr": "127.0.0.1:{port}", "secret": "dockyard-test"}}{auth}}}'
+    )
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise Unavailable(f"docker-registry exited with {process.returncode} on start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise Unavailable(f"docker-registry did not listen on 127.0.0.1:{port} within {START_TIMEOUT}s")
+
+
+@contextmanager
+def run_registry(
+    workdir: Path, users: Mapping[str, str] | None = None
+) -> Iterator[RunningRegistry]:
+    """Run `docker-registry` on 127.0.0.1 with storage in `workdir`; htpasswd auth if `users`."""
+    if not Path(REGISTRY_BINARY).exists():
+        raise Unavailable(
+            "docker-registry not found: install it with `apt-get install docker-registry`"
+        )
+    workdir.mkdir(parents=True, exist_ok=True)
+    storage = workdir / "storage"
+    storage.mkdir(exist_ok=True)
+    htpasswd = None
+    if users:
+        htpasswd = workdir / "htpasswd"
+        write_htpasswd(htpasswd, users)
+    port = free_port()
+    config = workdir / "config.yml"
+    config.write_text(_config(port, storage, htpasswd))
+    log = (workdir / "registry.log").open("wb")
+    process = subprocess.Popen(
+        [REGISTRY_BINARY, "serve", str(config)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
+    )  # fmt: skip
+    try:
+        _wait_listening(port, process)
+        yield RunningRegistry(f"127.0.0.1:{port}", storage, dict(users or {}))
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+class FaultyProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a registry that breaks some responses on purpose.
+
+    `drop_blob_after`: the first blob GET is cut after this many body bytes (then behaves).
+    `corrupt_manifests`: manifest GETs by digest get one byte of their body flipped.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        drop_blob_after: int | None = None,
+        corrupt_manifests: bool = False,
+    ) -> None:
+        self.upstream = upstream
+        self.drop_blob_after = drop_blob_after
+        self.corrupt_manifests = corrupt_manifests
+        self.drops = 0
+        self.range_requests: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host(self) -> str:
+        """`127.0.0.1:port` of the proxy."""
+        return f"127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> FaultyProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _should_drop(self) -> bool:
+        with self._lock:
+            if self.drop_blob_after is None or self.drops:
+                return False
+            self.drops += 1
+            return True
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # keep pytest's output clean
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}
+                if "Range" in self.headers:
+                    proxy.range_requests.append(self.headers["Range"])
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    upstream = conn.getresponse()
+                    data = upstream.read()
+                    is_blob = self.command == "GET" and "/blobs/sha256:" in self.path
+                    drop = is_blob and upstream.status in (200, 206) and proxy._should_drop()
+                    if (
+                        proxy.corrupt_manifests
+                        and self.command == "GET"
+                        and "/manifests/sha256:" in self.path
+                        and data
+                    ):
+                        data = bytes([data[0] ^ 0x20]) + data[1:]
+                    self.send_response(upstream.status)
+                    for key, value in upstream.getheaders():
+                        if key.lower() not in _HOP_HEADERS:
+                            self.send_header(key, value)
+                    self.end_headers()
+                    if drop:
+                        cut = min(proxy.drop_blob_after or 0, len(data) - 1)
+                        self.wfile.write(data[:cut])
+                        self.wfile.flush()
+                        # Abort the connection with the body half sent, as a broken network does.
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.close_connection = True
+                        return
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+        return Handler
+
+
+def _run(args: list[str]) -> str:
+    result = subprocess.run(args, check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Unavailable(f"{' '.join(args[:2])} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def make_oci_layout(rootfs: Path, workdir: Path, tag: str = "latest") -> Path:
+    """An OCI image layout at `workdir/layout` with one layer holding `rootfs` (via umoci)."""
+    if shutil.which("umoci") is None:
+        raise Unavailable("umoci not found: install it with `apt-get install umoci`")
+    layout = workdir / "layout"
+    bundle = workdir / "bundle"
+    # Without root umoci cannot keep file owners; --rootless maps them to the caller.
+    rootless = [] if os.geteuid() == 0 else ["--rootless"]
+    _run(["umoci", "init", "--layout", str(layout)])
+    _run(["umoci", "new", "--image", f"{layout}:{tag}"])
+    _run(["umoci", "unpack", *rootless, "--image", f"{layout}:{tag}", str(bundle)])
+    bundle_rootfs = bundle / "rootfs"
+    shutil.rmtree(bundle_rootfs)
+    _run(["cp", "-a", str(rootfs), str(bundle_rootfs)])
+    _run(["umoci", "repack", *rootless, "--image", f"{layout}:{tag}", str(bundle)])
+    _run(["umoci", "config", "--image", f"{layout}:{tag}", "--config.cmd", "/bin/sh"])
+    shutil.rmtree(bundle)
+    return layout
+
+
+def push_layout(
+    layout: Path,
+    tag: str,
+    destination: str,
+    *,
+    manifest_format: str = "oci",
+    credentials: tuple[str, str] | None = None,
+) -> None:
+    """Copy `layout:tag` to `docker://destination` with skopeo (plain HTTP, no TLS checks)."""
+    args = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--format", manifest_format]
+    if credentials:
+        args += ["--dest-creds", f"{credentials[0]}:{credentials[1]}"]
+    _run([*args, f"oci:{layout}:{tag}", f"docker://{destination}"])
