@@ -40,6 +40,7 @@ class CreateOptions:
     console_socket: str | None = None
     no_pivot: bool = False
     console: socket.socket | None = None  # an already connected console socket (for `run`)
+    stdio: tuple[int, int, int] | None = None  # fds to become the container's stdin/out/err
 
 
 def _can_raise_rlimits() -> bool:
@@ -151,6 +152,9 @@ def _spawn(
         pid_a = os.fork()
         if pid_a == 0:
             parent.close()
+            if opts.stdio is not None:
+                for target, fd in enumerate(opts.stdio):
+                    os.dup2(fd, target)
             run_intermediate(plan, child, str(cdir.fifo), console, seccomp)
     finally:
         if seccomp is not None:
