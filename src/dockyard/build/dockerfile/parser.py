@@ -123,7 +123,7 @@ def _process(d: _Directives, raw: str, strip_left: bool) -> str:
     return "" if token.startswith("#") else token
 
 
-def _node(line: str, escape: str, start: int, end: int) -> Node | None:
+def _node(line: str, escape: str, start: int, end: int, nested: bool = False) -> Node | None:
     parts = _COMMAND_SPLIT.split(trim_space(line), maxsplit=1)
     if parts[0] == "":
         return None
@@ -132,7 +132,9 @@ def _node(line: str, escape: str, start: int, end: int) -> Node | None:
     if len(parts) == 2:
         rest, flags = extract_flags(parts[1])
     rest = trim_space(rest)
-    sub = _node(rest, escape, start, end) if parts[0].lower() == "onbuild" and rest else None
+    # Only one level: `ONBUILD ONBUILD …` is refused later, and must not recurse without end.
+    is_onbuild = parts[0].lower() == "onbuild" and rest != "" and not nested
+    sub = _node(rest, escape, start, end, nested=True) if is_onbuild else None
     return Node(parts[0], tuple(flags), rest, start, end, escape, (), sub)
 
 

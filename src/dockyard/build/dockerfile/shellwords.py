@@ -13,6 +13,7 @@ from dockyard.build.dockerfile.errors import LexError
 from dockyard.build.dockerfile.words import is_space
 
 _SPECIAL_PARAMS = frozenset("@*#?-$!0")
+_MAX_NESTING = 64  # `${A:-${B:-…}}` recurses; refuse absurd depths instead of overflowing
 
 
 @dataclass
@@ -55,6 +56,7 @@ class _Scanner:
     src: str
     env: Mapping[str, str]
     pos: int = 0
+    depth: int = 0
 
     def peek(self) -> str:
         return self.src[self.pos] if self.pos < len(self.src) else ""
@@ -193,12 +195,17 @@ class _Scanner:
         modifier = self.next() if colon else ch
         if modifier not in ("-", "+", "?"):
             raise LexError(f"unsupported modifier ({modifier or 'EOF'}) in substitution")
+        if self.depth >= _MAX_NESTING:
+            raise LexError(f"substitutions nested deeper than {_MAX_NESTING}; simplify it")
+        self.depth += 1
         try:
             word, _ = self.process(stop="}")
         except LexError:
             if not self.peek():
                 raise LexError("syntax error: missing '}'") from None
             raise
+        finally:
+            self.depth -= 1
         value = self.lookup(name)
         unset = value is None or (colon and value == "")
         if self.lex.skip_unset and value is None:

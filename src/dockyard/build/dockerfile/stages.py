@@ -118,7 +118,7 @@ def _stage_ref(ref: str, current: int, names: dict[str, int]) -> int | str | Non
     """An earlier stage index, None for an image, or an error message."""
     key = ref.lower()
     if key.isascii() and key.isdigit():
-        index = int(key)
+        index = int(key) if len(key) < 10 else current  # too long to be a stage index
         if index < current:
             return index
         return f"stage {index} is not defined before this line (stages 0..{current - 1} are)"

@@ -70,6 +70,9 @@ def parse_json_array(text: str) -> list[str] | None:
         value = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         return None
+    except RecursionError:
+        # Only arrays nested thousands deep get here: valid JSON, but not of strings.
+        raise NotStringArray("JSON arrays must hold strings only, not nested arrays") from None
     if not isinstance(value, list):
         return None
     if not all(isinstance(item, str) for item in value):

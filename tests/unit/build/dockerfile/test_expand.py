@@ -92,3 +92,9 @@ def test_bad_substitution_names_the_line() -> None:
     (_, instr) = parse("FROM a\nWORKDIR ${DIR\n", name="df").instructions
     with pytest.raises(DockerfileError, match=r"df:2: syntax error: missing '}'"):
         expand(instr, ENV, name="df")
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    (instr,) = parse("WORKDIR " + "${a:-" * 3000 + "\n").instructions
+    with pytest.raises(DockerfileError, match="nested deeper"):
+        expand(instr, {})

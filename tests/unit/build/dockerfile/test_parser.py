@@ -181,7 +181,10 @@ class TestHeredocs:
         assert isinstance(run, Run) and run.heredocs[0].expand
 
     def test_several_heredocs_on_one_line(self) -> None:
-        run = only("RUN cat <<FILE1 > file1 && cat <<FILE2 > file2\nI am\nfirst\nFILE1\nI am\nsecond\nFILE2\n")
+        run = only(
+            "RUN cat <<FILE1 > file1 && cat <<FILE2 > file2\n"
+            "I am\nfirst\nFILE1\nI am\nsecond\nFILE2\n"
+        )
         assert isinstance(run, Run)
         assert [h.name for h in run.heredocs] == ["FILE1", "FILE2"]
         assert run.heredocs[1].content == "I am\nsecond\n"
@@ -267,3 +270,24 @@ class TestErrors:
         assert err.line == line and err.file == "ctx/Dockerfile"
         assert fragment in str(err)
         assert str(err).startswith(f"ctx/Dockerfile:{line}: " if line else "ctx/Dockerfile")
+
+
+class TestHostileInput:
+    """Inputs that once overflowed the stack or mis-round-tripped; each is one clear error."""
+
+    def test_deep_onbuild_chain(self) -> None:
+        with pytest.raises(DockerfileError, match="chaining ONBUILD"):
+            parse("FROM a\n" + "ONBUILD " * 5000 + "RUN x\n")
+
+    def test_deeply_nested_json(self) -> None:
+        with pytest.raises(DockerfileError, match="strings only"):
+            parse("FROM a\nCMD " + "[" * 100_000 + "\n")
+
+    def test_deeply_nested_substitution_is_left_to_the_shell_in_run(self) -> None:
+        run = parse("FROM a\nRUN " + "${a:-" * 3000 + "\n").instructions[1]
+        assert isinstance(run, Run)
+
+    def test_value_ending_in_escape_before_a_vertical_tab(self) -> None:
+        d = parse("# escape=`\nFROM x`\v\n")
+        assert d.instructions == (From(image="x`"),)
+        assert parse(d.to_source()) == d

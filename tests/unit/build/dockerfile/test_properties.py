@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockyard.build.dockerfile import DockerfileError, parse
+from dockyard.build.dockerfile.expand import expand
 from dockyard.build.dockerfile.parser import Dockerfile
+from dockyard.build.dockerfile.stages import plan_stages
 
 # derandomize: the same examples every run, so the suite stays deterministic.
 PROPERTY = settings(
@@ -68,3 +72,18 @@ def test_round_trip(text: str) -> None:
     again = parse(parsed.to_source())
     assert again == parsed
     assert again.to_source() == parsed.to_source()
+
+
+@PROPERTY
+@given(dockerfile_like, st.sampled_from([None, "a", "b"]))
+def test_stages_and_substitution_fail_only_with_dockerfile_error(
+    text: str, target: str | None
+) -> None:
+    parsed = parse_or_none(text)
+    if parsed is None:
+        return
+    for instr in parsed.instructions:
+        with contextlib.suppress(DockerfileError):
+            expand(instr, {"A": "a b", "B": ""}, escape=parsed.escape)
+    with contextlib.suppress(DockerfileError):
+        plan_stages(parsed, build_args={"A": "x"}, target=target)
