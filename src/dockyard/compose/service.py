@@ -329,6 +329,8 @@ def _file_grant(prefix: str) -> Callable[[Any], list[ServiceFile]]:
     def grant(item: Any) -> list[ServiceFile]:
         if isinstance(item, str):
             return [ServiceFile(item, f"{prefix}{item}")]
+        if item.get("source") is None:
+            raise ValueError("a long-syntax grant needs source:; name the secret or config")
         source = str(item["source"])
         target = str(item.get("target") or source)
         if not target.startswith("/"):

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from dockyard.compose.coerce import to_bool
 from dockyard.compose.model import MountType, VolumeMount
 from dockyard.compose.units import parse_size
 
@@ -93,10 +94,10 @@ def parse_long(spec: Mapping[str, Any], base: str) -> VolumeMount:
         type=kind,
         target=target,
         source=None if source is None else str(source),
-        read_only=bool(spec.get("read_only", False)),
+        read_only=to_bool(spec.get("read_only", False)),
         propagation=bind.get("propagation"),
-        create_host_path=bool(bind.get("create_host_path", True)),
-        nocopy=bool(volume.get("nocopy", False)),
+        create_host_path=to_bool(bind.get("create_host_path", True)),
+        nocopy=to_bool(volume.get("nocopy", False)),
         subpath=volume.get("subpath"),
         tmpfs_size=None if size is None else parse_size(size),
         tmpfs_mode=None if mode is None else int(str(mode), 8),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dockyard.compose.errors import ComposeError, ComposeFileNotFound, Location
 from dockyard.compose.source import Override, Reset, load_yaml, parse_yaml
@@ -86,3 +88,12 @@ def test_empty_document() -> None:
 def test_missing_file(scratch: Path) -> None:
     with pytest.raises(ComposeFileNotFound, match="does not exist"):
         load_yaml(scratch / "compose.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab: -[]{}'\"\n\t#&*!<>|?%@`,0x.~")), max_size=40))
+def test_arbitrary_text_gives_a_document_or_a_compose_error(text: str) -> None:
+    try:
+        parse_yaml(text, "c.yaml")
+    except ComposeError as exc:
+        assert "\n" not in str(exc)
