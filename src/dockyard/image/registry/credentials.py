@@ -96,7 +96,7 @@ class CredentialStore:
             if not isinstance(encoded, str) or not encoded:
                 return None
             try:
-                user, sep, password = base64.b64decode(encoded).decode().partition(":")
+                user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
             except (binascii.Error, UnicodeDecodeError):
                 raise InvalidArgument(
                     f"{self.path}: the auth of {key} is not base64 user:password: "
