@@ -101,6 +101,11 @@ def _pairs(node: Node, kw: str) -> tuple[tuple[KeyValue, ...], bool]:
     return pairs, legacy
 
 
+def _some(node: Node, kw: str) -> str:
+    _need(node.rest != "", f"{kw} requires at least one argument")
+    return node.rest
+
+
 def _one(node: Node, kw: str) -> str:
     _need(node.rest != "", f"{kw} requires exactly one argument")
     return node.rest
@@ -265,7 +270,7 @@ _BUILDERS: dict[str, Callable[[Node, Flags], Instruction]] = {
     "env": _simple(lambda n: Env(pairs=_pairs(n, "ENV")[0], legacy=_pairs(n, "ENV")[1])),
     "label": _simple(lambda n: Label(pairs=_pairs(n, "LABEL")[0], legacy=_pairs(n, "LABEL")[1])),
     "arg": _arg,
-    "expose": _simple(lambda n: Expose(ports=tuple(split_whitespace(_one(n, "EXPOSE"))))),
+    "expose": _simple(lambda n: Expose(ports=tuple(split_whitespace(_some(n, "EXPOSE"))))),
     "volume": _simple(lambda n: Volume(paths=_list(n)[0], json_form=_list(n)[1])),
     "workdir": _simple(lambda n: Workdir(path=_one(n, "WORKDIR"))),
     "user": _simple(lambda n: User(user=_one(n, "USER"))),

@@ -61,12 +61,20 @@ class StagePlan:
     target: int
 
     def required(self) -> tuple[int, ...]:
-        """Indexes of the stages the target needs (itself included), in build order."""
-        needed = {self.target}
-        for index in range(self.target, -1, -1):
-            if index in needed:
-                needed |= self.stages[index].depends_on
-        return tuple(sorted(needed))
+        """Indexes of the stages the target needs (itself included), dependencies first."""
+        order: list[int] = []
+        seen: set[int] = set()
+
+        def visit(index: int) -> None:
+            if index in seen:
+                return
+            seen.add(index)
+            for dep in sorted(self.stages[index].depends_on):
+                visit(dep)
+            order.append(index)
+
+        visit(self.target)
+        return tuple(order)
 
 
 def _expanded(arg: Arg, env: Mapping[str, str], escape: str, name: str) -> Arg:
@@ -114,20 +122,56 @@ def _stage_env(
     return env
 
 
-def _stage_ref(ref: str, current: int, names: dict[str, int]) -> int | str | None:
-    """An earlier stage index, None for an image, or an error message."""
+def _base_ref(ref: str, current: int, names: dict[str, int]) -> int | None:
+    """The earlier stage a FROM names (by name or index), or None for an image."""
+    key = ref.lower()
+    if key.isascii() and key.isdigit() and len(key) < 10 and int(key) < current:
+        return int(key)
+    index = names.get(key)
+    return index if index is not None and index < current else None
+
+
+def _copy_ref(ref: str, current: int, names: dict[str, int], count: int) -> int | str | None:
+    """The stage a `COPY --from` names, None for an image, or an error message."""
     key = ref.lower()
     if key.isascii() and key.isdigit():
-        index = int(key) if len(key) < 10 else current  # too long to be a stage index
-        if index < current:
-            return index
-        return f"stage {index} is not defined before this line (stages 0..{current - 1} are)"
-    if key in names:
+        index = int(key) if len(key) < 10 else count  # too long to be a stage index
+        if index >= count:
+            return f"there is no stage {index} (stages are numbered 0 to {count - 1})"
+    elif key in names:
         index = names[key]
-        if index < current:
-            return index
-        return f"stage {key!r} is defined at or after this stage; only earlier stages can be used"
-    return None
+    else:
+        return None
+    if index == current:
+        return "a stage cannot copy from itself; name an earlier stage"
+    return index
+
+
+def _check_cycles(stages: list[Stage], name: str) -> None:
+    # BuildKit lets COPY --from name a later stage, so the stage graph may loop.
+    state: dict[int, int] = {}  # 1: on the current path, 2: done
+
+    def visit(stage: Stage) -> None:
+        state[stage.index] = 1
+        edges = [(c.stage, stage.instructions[c.index].start_line) for c in stage.copy_from]
+        edges.append((stage.base_stage, stage.from_.start_line))
+        for dep, line in edges:
+            if dep is None:
+                continue
+            if state.get(dep) == 1:
+                raise DockerfileError(
+                    f"circular dependency: stage {stage.label} needs stage "
+                    f"{stages[dep].label}, which needs it; break the cycle",
+                    file=name,
+                    line=line,
+                )
+            if dep not in state:
+                visit(stages[dep])
+        state[stage.index] = 2
+
+    for stage in stages:
+        if stage.index not in state:
+            visit(stage)
 
 
 def plan_stages(
@@ -159,7 +203,16 @@ def plan_stages(
             "no FROM instruction: a Dockerfile starts a stage with FROM", file=name
         )
     global_env = _global_args(head, build_args, escape, name)
-    names: dict[str, int] = {f.name: i for i, (f, _) in reversed(list(enumerate(groups))) if f.name}
+    names: dict[str, int] = {}
+    for i, (from_, _) in enumerate(groups):
+        if from_.name is not None:
+            if from_.name in names:
+                raise DockerfileError(
+                    f"duplicate stage name {from_.name!r}; give each stage its own name",
+                    file=name,
+                    line=from_.start_line,
+                )
+            names[from_.name] = i
     stages: list[Stage] = []
     for index, (from_, body) in enumerate(groups):
         resolved = expand(from_, global_env, escape=escape, name=name)
@@ -170,7 +223,7 @@ def plan_stages(
                 file=name,
                 line=from_.start_line,
             )
-        base = _stage_ref(resolved.image, index, names)
+        base = _base_ref(resolved.image, index, names)
         copies: list[CopyFrom] = []
         for position, instr in enumerate(body):
             if not isinstance(instr, Copy) or instr.from_ is None:
@@ -180,15 +233,15 @@ def plan_stages(
                 ref = lex.process_word(instr.from_, env)
             except ValueError as err:
                 raise DockerfileError(str(err), file=name, line=instr.start_line) from None
-            found = _stage_ref(ref, index, names)
+            found = _copy_ref(ref, index, names, len(groups))
             if isinstance(found, str):
                 raise DockerfileError(
                     f"COPY --from={ref}: {found}", file=name, line=instr.start_line
                 )
             if found is None and not any(c in ref for c in ":/@"):
-                known = ", ".join(s.label for s in stages) or "none"
+                known = ", ".join(n for n in names) or "none are named"
                 raise DockerfileError(
-                    f"COPY --from={ref}: undefined stage (earlier stages: {known}); "
+                    f"COPY --from={ref}: undefined stage (stages: {known}); "
                     f"to copy from an image write --from={ref}:latest",
                     file=name,
                     line=instr.start_line,
@@ -199,13 +252,14 @@ def plan_stages(
                 index=index,
                 name=from_.name,
                 base=resolved.image,
-                base_stage=base if isinstance(base, int) else None,
+                base_stage=base,
                 platform=resolved.platform,
                 from_=from_,
                 instructions=tuple(body),
                 copy_from=tuple(copies),
             )
         )
+    _check_cycles(stages, name)
     return StagePlan(tuple(stages), global_env, _target(stages, target, name))
 
 

@@ -40,6 +40,7 @@ def expanded(line: str, env: dict[str, str] = ENV, escape: str = "\\") -> Instru
         ("ENV A $DIR and more", Env(pairs=(KeyValue("A", "/app and more"),), legacy=True)),
         ("ENV A='$DIR'", Env(pairs=(KeyValue("A", "$DIR"),))),
         ("ENV A=\\$DIR", Env(pairs=(KeyValue("A", "$DIR"),))),
+        ("ENV MY_DOG=Rex\\ The\\ Dog", Env(pairs=(KeyValue("MY_DOG", "Rex The Dog"),))),
         ('LABEL "app.name"="$NAME"', Label(pairs=(KeyValue("app.name", "web"),))),
         ("ARG X=$DIR Y", Arg(args=(KeyValue("X", "/app"), KeyValue("Y", None)))),
         ("EXPOSE $PORTS 8080", Expose(ports=("80", "443/udp", "8080"))),

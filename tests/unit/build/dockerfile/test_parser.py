@@ -234,7 +234,7 @@ class TestErrors:
             ("FROM a\nENV a=b c\n", 2, "can't find ="),
             ("FROM a\nLABEL =x\n", 2, "LABEL names can not be blank"),
             ("FROM a\nARG\n", 2, "ARG requires at least one argument"),
-            ("FROM a\nEXPOSE\n", 2, "EXPOSE requires exactly one argument"),
+            ("FROM a\nEXPOSE\n", 2, "EXPOSE requires at least one argument"),
             ("FROM a\nWORKDIR\n", 2, "WORKDIR requires exactly one argument"),
             ("FROM a\nUSER\n", 2, "USER requires exactly one argument"),
             ("FROM a\nVOLUME\n", 2, "VOLUME requires at least one argument"),

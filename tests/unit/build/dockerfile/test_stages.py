@@ -73,6 +73,15 @@ def test_from_a_later_stage_name_is_an_image() -> None:
     assert plan.stages[0].base_stage is None
 
 
+def test_copy_from_a_later_stage_as_buildkit_allows() -> None:
+    plan = plan_stages(parse("FROM a AS app\nCOPY --from=tools /t /t\nFROM b AS tools\n"))
+    assert plan.stages[0].copy_from == (CopyFrom(0, stage=1),)
+    assert plan_stages(parse("FROM a\nCOPY --from=1 /t /t\nFROM b\n"), target=None).target == 1
+    assert plan_stages(
+        parse("FROM a AS app\nCOPY --from=tools /t /t\nFROM b AS tools\n"), target="app"
+    ).required() == (1, 0)
+
+
 def test_copy_from_stage_argument_in_the_stage() -> None:
     text = "FROM a AS one\nFROM b\nARG SRC=one\nCOPY --from=$SRC /x /y\n"
     assert plan_stages(parse(text)).stages[1].copy_from == (CopyFrom(1, stage=0),)
@@ -82,9 +91,20 @@ def test_copy_from_stage_argument_in_the_stage() -> None:
     ("text", "line", "fragment"),
     [
         ("FROM a\nCOPY --from=builder /x /y\n", 2, "COPY --from=builder: undefined stage"),
-        ("FROM a AS one\nCOPY --from=one /x /y\n", 2, "defined at or after this stage"),
-        ("FROM a\nCOPY --from=later /x /y\nFROM b AS later\n", 2, "defined at or after this stage"),
-        ("FROM a\nCOPY --from=3 /x /y\n", 2, "stage 3 is not defined before this line"),
+        ("FROM a AS one\nCOPY --from=one /x /y\n", 2, "cannot copy from itself"),
+        ("FROM a\nCOPY --from=0 /x /y\n", 2, "cannot copy from itself"),
+        ("FROM a\nCOPY --from=3 /x /y\n", 2, "there is no stage 3 (stages are numbered 0 to 0)"),
+        ("FROM a AS x\nFROM b AS x\n", 2, "duplicate stage name 'x'"),
+        (
+            "FROM a AS one\nCOPY --from=two /x /y\nFROM one AS two\n",
+            3,
+            "circular dependency: stage two needs stage one",
+        ),
+        (
+            "FROM a AS one\nCOPY --from=two /x /y\nFROM b AS two\nCOPY --from=one /y /z\n",
+            4,
+            "circular dependency",
+        ),
         ("ENV A=1\nFROM a\n", 1, "ENV before the first FROM"),
         ("ARG A\n", 0, "no FROM instruction"),
         ("ARG IMG\nFROM $IMG\n", 2, "empty after substitution"),
