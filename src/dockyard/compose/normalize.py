@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dockyard.compose.checks import check_container_names, check_ports
 from dockyard.compose.coerce import to_bool, to_str
 from dockyard.compose.errors import ComposeError, KeyPath
 from dockyard.compose.graph import start_order
@@ -212,6 +213,8 @@ def normalize(
         service = _attach_networks(service, networks, reader)
         _check_refs(service, project_refs, reader)
         services[key] = _drop_disabled(service, disabled, reader)
+    check_ports(services, tree)
+    check_container_names(services, tree)
     try:
         start_order(services)
     except ComposeError as exc:
