@@ -96,12 +96,13 @@ class CredentialStore:
             if not isinstance(encoded, str) or not encoded:
                 return None
             try:
-                user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+                decoded = base64.b64decode(encoded, validate=True).decode()
             except (binascii.Error, UnicodeDecodeError):
                 raise InvalidArgument(
                     f"{self.path}: the auth of {key} is not base64 user:password: "
                     f"run `dockyard login {registry}` again"
                 ) from None
+            user, sep, password = decoded.partition(":")
             if not sep:
                 raise InvalidArgument(
                     f"{self.path}: the auth of {key} has no ':': "
