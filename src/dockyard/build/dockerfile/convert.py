@@ -257,6 +257,23 @@ def _onbuild(node: Node, fl: Flags) -> Onbuild:
     return Onbuild(instruction=to_instruction(sub))
 
 
+def _env(node: Node) -> Env:
+    pairs, legacy = _pairs(node, "ENV")
+    return Env(pairs=pairs, legacy=legacy)
+
+
+def _label(node: Node) -> Label:
+    pairs, legacy = _pairs(node, "LABEL")
+    return Label(pairs=pairs, legacy=legacy)
+
+
+def _volume(node: Node) -> Volume:
+    paths, json_form = _list(node)
+    _need(bool(paths), "VOLUME requires at least one argument")
+    _need(all(paths), "VOLUME specified can not be an empty string")
+    return Volume(paths=paths, json_form=json_form)
+
+
 def _simple(make: Callable[[Node], Instruction]) -> Callable[[Node, Flags], Instruction]:
     return lambda node, _fl: make(node)
 
@@ -267,11 +284,11 @@ _BUILDERS: dict[str, Callable[[Node, Flags], Instruction]] = {
     "cmd": _simple(lambda n: Cmd(command=_command(n))),
     "entrypoint": _simple(lambda n: Entrypoint(command=_command(n))),
     "shell": _shell,
-    "env": _simple(lambda n: Env(pairs=_pairs(n, "ENV")[0], legacy=_pairs(n, "ENV")[1])),
-    "label": _simple(lambda n: Label(pairs=_pairs(n, "LABEL")[0], legacy=_pairs(n, "LABEL")[1])),
+    "env": _simple(_env),
+    "label": _simple(_label),
     "arg": _arg,
     "expose": _simple(lambda n: Expose(ports=tuple(split_whitespace(_some(n, "EXPOSE"))))),
-    "volume": _simple(lambda n: Volume(paths=_list(n)[0], json_form=_list(n)[1])),
+    "volume": _simple(_volume),
     "workdir": _simple(lambda n: Workdir(path=_one(n, "WORKDIR"))),
     "user": _simple(lambda n: User(user=_one(n, "USER"))),
     "stopsignal": _simple(lambda n: StopSignal(signal=_one(n, "STOPSIGNAL"))),
@@ -281,8 +298,6 @@ _BUILDERS: dict[str, Callable[[Node, Flags], Instruction]] = {
     "healthcheck": _healthcheck,
     "onbuild": _onbuild,
 }
-
-KEYWORDS = frozenset(_BUILDERS)
 
 
 def to_instruction(node: Node) -> Instruction:
@@ -294,9 +309,6 @@ def to_instruction(node: Node) -> Instruction:
     flags = Flags(node.keyword.upper(), node.flags)
     instruction = build(node, flags)
     flags.check()
-    if isinstance(instruction, Volume):
-        _need(bool(instruction.paths), "VOLUME requires at least one argument")
-        _need(all(p for p in instruction.paths), "VOLUME specified can not be an empty string")
     return _located(instruction, node)
 
 

@@ -164,9 +164,9 @@ def _heredoc(word: str) -> Heredoc | None:
     expand = sum(words[0].count(q) for q in "'\"") == sum(raw[0].count(q) for q in "'\"")
     digits = match.group(1)
     fd = int(digits) if digits and len(digits) <= 20 else 0
-    return Heredoc(
-        name=words[0], expand=expand, chomp=match.group(2) == "-", fd=fd * (fd <= _MAX_FD)
-    )
+    if fd > _MAX_FD:
+        fd = 0  # Go's ParseUint fails on overflow and buildkit then uses 0
+    return Heredoc(name=words[0], expand=expand, chomp=match.group(2) == "-", fd=fd)
 
 
 def _heredocs_in(line: str) -> list[Heredoc]:
@@ -209,45 +209,52 @@ def parse(text: str, name: str = "Dockerfile") -> Dockerfile:
     instructions: list[Instruction] = []
     warnings: list[str] = []
     for raw in reader:
+        start = reader.line  # the iterator has just read line `start`
         try:
-            processed = _process(d, raw, strip_left=True)
-        except ValueError as err:
-            raise _fail(err, name, reader.line) from None
-        start = reader.line
-        cont = d.continuation()
-        line, n = cont.subn(r"\1", processed, count=1)
-        if n == 0 and line == "":
-            continue
-        empty_continuation = False
-        while n:
-            try:
-                more = next(reader)
-            except StopIteration:
-                break
-            processed = _process(d, more, strip_left=False)
-            if _is_comment(more):
-                continue
-            if trim_left_space(processed) == "":
-                empty_continuation = True
-                continue
-            part, n = cont.subn(r"\1", processed, count=1)
-            line += part
-        if empty_continuation:
-            warnings.append(f"{name}:{start}: empty continuation line (will be an error)")
-        node = _node(line, d.escape, start, reader.line)
-        if node is None:
-            continue
-        try:
-            if _takes_heredocs(node):
-                node = _read_heredocs(node, line, reader, name)
-            instructions.append(to_instruction(replace(node, end_line=reader.line)))
+            instruction = _instruction(raw, d, reader, name, warnings)
         except DockerfileError:
             raise
         except (ValueError, LexError) as err:
             raise _fail(err, name, start) from None
+        if instruction is not None:
+            instructions.append(instruction)
     if not instructions:
         raise DockerfileError("file with no instructions", file=name, line=reader.line)
     return Dockerfile(tuple(instructions), d.escape, d.syntax, name, tuple(warnings))
+
+
+def _instruction(
+    raw: str, d: _Directives, reader: _Reader, name: str, warnings: list[str]
+) -> Instruction | None:
+    """The instruction starting at physical line `raw` (None for a blank or comment line)."""
+    processed = _process(d, raw, strip_left=True)
+    start = reader.line
+    cont = d.continuation()
+    line, n = cont.subn(r"\1", processed, count=1)
+    if n == 0 and line == "":
+        return None
+    empty_continuation = False
+    while n:
+        try:
+            more = next(reader)
+        except StopIteration:
+            break
+        processed = _process(d, more, strip_left=False)
+        if _is_comment(more):
+            continue
+        if trim_left_space(processed) == "":
+            empty_continuation = True
+            continue
+        part, n = cont.subn(r"\1", processed, count=1)
+        line += part
+    if empty_continuation:
+        warnings.append(f"{name}:{start}: empty continuation line (will be an error)")
+    node = _node(line, d.escape, start, reader.line)
+    if node is None:
+        return None
+    if _takes_heredocs(node):
+        node = _read_heredocs(node, line, reader, name)
+    return to_instruction(replace(node, end_line=reader.line))
 
 
 def _read_heredocs(node: Node, line: str, reader: _Reader, name: str) -> Node:
@@ -274,11 +281,16 @@ def _read_heredocs(node: Node, line: str, reader: _Reader, name: str) -> Node:
 def parse_file(path: Path) -> Dockerfile:
     """Read and parse the Dockerfile at `path` (UTF-8)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # Bytes, not read_text: universal newlines would turn a lone "\r" into a line break.
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise DockerfileError(
             "no such file; pass -f PATH to name the Dockerfile", file=str(path)
         ) from None
+    except IsADirectoryError:
+        raise DockerfileError("is a directory; pass -f PATH/Dockerfile", file=str(path)) from None
+    except PermissionError:
+        raise DockerfileError("permission denied; make it readable", file=str(path)) from None
     except UnicodeDecodeError as err:
         raise DockerfileError(
             f"not UTF-8 ({err.reason}); save it as UTF-8", file=str(path)

@@ -5,6 +5,8 @@ Examples are taken from Docker's Dockerfile reference and buildkit's parser test
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dockyard.build.dockerfile import (
@@ -15,6 +17,7 @@ from dockyard.build.dockerfile import (
     Heredoc,
     Run,
     parse,
+    parse_file,
 )
 from dockyard.errors import InvalidArgument
 
@@ -291,3 +294,26 @@ class TestHostileInput:
         d = parse("# escape=`\nFROM x`\v\n")
         assert d.instructions == (From(image="x`"),)
         assert parse(d.to_source()) == d
+
+
+class TestParseFile:
+    def test_reads_bytes_so_a_lone_carriage_return_stays_in_the_line(self, scratch: Path) -> None:
+        path = scratch / "Dockerfile"
+        path.write_bytes(b"FROM a\r\nRUN echo a\rb\r\n")
+        d = parse_file(path)
+        assert d.name == str(path)
+        assert d.instructions[1] == Run(command=CommandLine(("echo a\rb",)))
+
+    def test_errors_name_the_path(self, scratch: Path) -> None:
+        with pytest.raises(DockerfileError, match="no such file"):
+            parse_file(scratch / "missing")
+        with pytest.raises(DockerfileError, match="is a directory"):
+            parse_file(scratch)
+        bad = scratch / "Dockerfile.bad"
+        bad.write_bytes(b"FROM a\n\xff\n")
+        with pytest.raises(DockerfileError, match=r"Dockerfile.bad: not UTF-8"):
+            parse_file(bad)
+        unknown = scratch / "Dockerfile.unknown"
+        unknown.write_text("FROM a\nBOGUS x\n")
+        with pytest.raises(DockerfileError, match=rf"^{unknown}:2: unknown instruction: BOGUS"):
+            parse_file(unknown)
