@@ -156,6 +156,8 @@ class _Pipeline:
     def validated(self, path: str) -> Tree:
         document = load_yaml(Path(path))
         interpolated = interpolate(document, self.lookup)
+        self.substitutions.extend(interpolated.substitutions)
+        self.warnings.extend(interpolated.warnings)
         tree = tree_of(interpolated.document)
         validate(tree)
         return tree
