@@ -11,11 +11,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from dockyard.compose.errors import ComposeError, ComposeFileNotFound, Location
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$$"}
+_ESCAPES = MappingProxyType({"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$$"})
 
 # Interpolates a value: (text, where it was written, the file's entries so far) → result.
 Substitute = Callable[[str, Location, Mapping[str, str]], str]

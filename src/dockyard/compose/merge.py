@@ -9,7 +9,8 @@ their key (ports by ip/target/published/protocol, the others by target); `enviro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from dockyard.compose.errors import KeyPath, Location
@@ -43,12 +44,14 @@ def _file_key(prefix: str) -> Callable[[Any], object]:
     return key
 
 
-_KEYED: dict[tuple[str, ...], Callable[[Any], object]] = {
-    ("ports",): _port_key,
-    ("volumes",): volume_target,
-    ("secrets",): _file_key("/run/secrets/"),
-    ("configs",): _file_key("/"),
-}
+_KEYED: Mapping[tuple[str, ...], Callable[[Any], object]] = MappingProxyType(
+    {
+        ("ports",): _port_key,
+        ("volumes",): volume_target,
+        ("secrets",): _file_key("/run/secrets/"),
+        ("configs",): _file_key("/"),
+    }
+)
 
 
 class _Merger:

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from importlib import resources
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from dockyard.compose.errors import ComposeError, ComposeWarning, KeyPath
@@ -21,89 +22,91 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
 
 # Valid Compose keys that dockyard reads but does not act on, by where they appear.
-UNSUPPORTED: Mapping[str, frozenset[str]] = {
-    "": frozenset({"models"}),
-    "services.*": frozenset(
-        [
-            "annotations",
-            "attach",
-            "blkio_config",
-            "cgroup",
-            "cgroup_parent",
-            "cpu_count",
-            "cpu_percent",
-            "cpu_shares",
-            "cpu_quota",
-            "cpu_period",
-            "cpu_rt_period",
-            "cpu_rt_runtime",
-            "cpuset",
-            "credential_spec",
-            "develop",
-            "device_cgroup_rules",
-            "devices",
-            "external_links",
-            "gpus",
-            "group_add",
-            "ipc",
-            "isolation",
-            "label_file",
-            "mac_address",
-            "mem_reservation",
-            "mem_swappiness",
-            "memswap_limit",
-            "models",
-            "oom_kill_disable",
-            "oom_score_adj",
-            "pid",
-            "platform",
-            "post_start",
-            "pre_stop",
-            "provider",
-            "pull_refresh_after",
-            "runtime",
-            "storage_opt",
-            "use_api_socket",
-            "userns_mode",
-            "uts",
-            "volumes_from",
-        ]
-    ),
-    "services.*.build": frozenset(
-        [
-            "entitlements",
-            "ssh",
-            "cache_from",
-            "cache_to",
-            "no_cache",
-            "additional_contexts",
-            "network",
-            "pull",
-            "shm_size",
-            "extra_hosts",
-            "isolation",
-            "privileged",
-            "secrets",
-            "tags",
-            "ulimits",
-            "platforms",
-        ]
-    ),
-    "services.*.deploy": frozenset(
-        [
-            "mode",
-            "endpoint_mode",
-            "labels",
-            "rollback_config",
-            "update_config",
-            "restart_policy",
-            "placement",
-        ]
-    ),
-    "networks.*": frozenset({"attachable", "enable_ipv4"}),
-    "secrets.*": frozenset({"labels", "driver", "driver_opts", "template_driver"}),
-    "configs.*": frozenset({"labels", "driver", "driver_opts", "template_driver"}),
-}
+UNSUPPORTED: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "": frozenset({"models"}),
+        "services.*": frozenset(
+            [
+                "annotations",
+                "attach",
+                "blkio_config",
+                "cgroup",
+                "cgroup_parent",
+                "cpu_count",
+                "cpu_percent",
+                "cpu_shares",
+                "cpu_quota",
+                "cpu_period",
+                "cpu_rt_period",
+                "cpu_rt_runtime",
+                "cpuset",
+                "credential_spec",
+                "develop",
+                "device_cgroup_rules",
+                "devices",
+                "external_links",
+                "gpus",
+                "group_add",
+                "ipc",
+                "isolation",
+                "label_file",
+                "mac_address",
+                "mem_reservation",
+                "mem_swappiness",
+                "memswap_limit",
+                "models",
+                "oom_kill_disable",
+                "oom_score_adj",
+                "pid",
+                "platform",
+                "post_start",
+                "pre_stop",
+                "provider",
+                "pull_refresh_after",
+                "runtime",
+                "storage_opt",
+                "use_api_socket",
+                "userns_mode",
+                "uts",
+                "volumes_from",
+            ]
+        ),
+        "services.*.build": frozenset(
+            [
+                "entitlements",
+                "ssh",
+                "cache_from",
+                "cache_to",
+                "no_cache",
+                "additional_contexts",
+                "network",
+                "pull",
+                "shm_size",
+                "extra_hosts",
+                "isolation",
+                "privileged",
+                "secrets",
+                "tags",
+                "ulimits",
+                "platforms",
+            ]
+        ),
+        "services.*.deploy": frozenset(
+            [
+                "mode",
+                "endpoint_mode",
+                "labels",
+                "rollback_config",
+                "update_config",
+                "restart_policy",
+                "placement",
+            ]
+        ),
+        "networks.*": frozenset({"attachable", "enable_ipv4"}),
+        "secrets.*": frozenset({"labels", "driver", "driver_opts", "template_driver"}),
+        "configs.*": frozenset({"labels", "driver", "driver_opts", "template_driver"}),
+    }
+)
 
 
 def load_schema() -> dict[str, Any]:
