@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 
 
 class _Kind(Enum):
@@ -275,11 +275,20 @@ def walk_context(
     below them; then the directories leading to a re-included entry are yielded before it.
     `.dockerignore` and the Dockerfile are always sent, as Docker's client does.
     """
+    if not root.is_dir():
+        raise NotFound(f"build context {root}: no such directory; pass an existing directory")
     matcher = patterns if isinstance(patterns, Matcher) else Matcher.from_patterns(patterns)
-    extra = [f"!{p}" for p in (".dockerignore", _clean(dockerfile)) if matcher.excludes(p)]
+    extra = [
+        f"!{_literal(p)}" for p in (".dockerignore", _clean(dockerfile)) if matcher.excludes(p)
+    ]
     if extra:
         matcher = Matcher(matcher.rules + Matcher.from_patterns(extra).rules)
     yield from _walk(root, matcher)
+
+
+def _literal(path: str) -> str:
+    """A pattern matching exactly `path`, even if it holds `*`, `?`, `[` or `\\`."""
+    return re.sub(r"([*?\[\\])", r"\\\1", path)
 
 
 def _walk(
@@ -293,6 +302,11 @@ def _walk(
             entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in it)
     except FileNotFoundError:
         return  # removed while walking
+    except PermissionError:
+        where = root / rel if rel else root
+        raise InvalidArgument(
+            f"build context: cannot read {where}: permission denied; fix it or .dockerignore it"
+        ) from None
     for name, is_dir in entries:
         path = f"{rel}/{name}" if rel else name
         excluded, child = matcher.decide(path, parent, is_dir)

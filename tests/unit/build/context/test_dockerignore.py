@@ -17,7 +17,7 @@ from dockyard.build.context import (
     read_dockerignore,
     walk_context,
 )
-from dockyard.errors import InvalidArgument
+from dockyard.errors import InvalidArgument, NotFound
 
 EXACT, INEXACT, FAIL = "exact", "inexact", "fail"
 WHEEL = "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl"
@@ -302,6 +302,15 @@ class TestWalkContext:
         make_tree(scratch, ["real/file"])
         (scratch / "link").symlink_to(scratch / "real")
         assert list(walk_context(scratch, [])) == ["link", "real", "real/file"]
+
+    def test_dockerfile_name_with_glob_characters_is_kept_literally(self, scratch: Path) -> None:
+        make_tree(scratch, ["Dockerfile[prod]", "Dockerfilep"])
+        sent = list(walk_context(scratch, ["*"], dockerfile="Dockerfile[prod]"))
+        assert sent == ["Dockerfile[prod]"]
+
+    def test_missing_context(self, scratch: Path) -> None:
+        with pytest.raises(NotFound, match="no such directory"):
+            list(walk_context(scratch / "nope", []))
 
     def test_read_dockerignore(self, scratch: Path) -> None:
         assert read_dockerignore(scratch) == []
