@@ -47,6 +47,8 @@ from dockyard.build.dockerfile.words import (
 
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9\-_.]*")
 _MIN_DURATION_NS = 1_000_000  # Docker refuses healthcheck durations under 1ms
+_NETWORKS = ("default", "none", "host")  # buildkit's RUN --network modes
+_SECURITY = ("sandbox", "insecure")
 
 
 @dataclass(frozen=True)
@@ -127,11 +129,20 @@ def _from(node: Node, fl: Flags) -> From:
 
 def _run(node: Node, fl: Flags) -> Run:
     _need(node.rest != "", "RUN requires at least one argument")
+    network, security = fl.string("network"), fl.string("security")
+    _need(
+        network in (None, *_NETWORKS),
+        f"RUN --network={network} is not supported; use one of {', '.join(_NETWORKS)}",
+    )
+    _need(
+        security in (None, *_SECURITY),
+        f"RUN --security={security} is not supported; use one of {', '.join(_SECURITY)}",
+    )
     return Run(
         command=_command(node),
         mounts=fl.strings("mount"),
-        network=fl.string("network"),
-        security=fl.string("security"),
+        network=network,
+        security=security,
         heredocs=node.heredocs,
     )
 

@@ -260,6 +260,8 @@ class TestErrors:
             ("FROM a\nCOPY --from a b\n", 2, "missing a value on flag --from"),
             ("FROM a\nCOPY --link=maybe a b\n", 2, "expecting a boolean"),
             ("FROM a\nENV --x=1 a=b\n", 2, "unknown flag --x for ENV"),
+            ("FROM a\nRUN --network=bridge x\n", 2, "RUN --network=bridge is not supported"),
+            ("FROM a\nRUN --security=root x\n", 2, "RUN --security=root is not supported"),
             ("FROM a\n\nRUN x \\\n  y\nRUN [1]\n", 5, "JSON array"),
             ("", 0, "file with no instructions"),
             ("# just a comment\n\n", 2, "file with no instructions"),
