@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Protocol
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.content import ContentStore, Expected
@@ -27,7 +28,25 @@ from dockyard.oci.image_spec import (
     parse_manifest,
 )
 from dockyard.state.db import StateDB
-from dockyard.storage.layers import LayerStore
+
+
+class _Sized(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+class Layers(Protocol):
+    """What the image store needs of unpacked layers (`dockyard.storage.layers.LayerStore`).
+
+    A protocol, so that `image/` stays independent of `storage/` (DESIGN.md: siblings).
+    """
+
+    def exists(self, diff_id: str) -> bool: ...
+    def get(self, diff_id: str) -> _Sized: ...
+    def unpack(self, diff_id: str, source: IO[bytes]) -> object: ...
+    def acquire(self, diff_id: str) -> int: ...
+    def release(self, diff_id: str) -> int: ...
+
 
 MIGRATIONS = [
     """
@@ -80,7 +99,7 @@ def _tag_name(ref: Reference) -> str:
 class ImageStore:
     """Images in one dockyard root."""
 
-    def __init__(self, db: StateDB, content: ContentStore, layers: LayerStore) -> None:
+    def __init__(self, db: StateDB, content: ContentStore, layers: Layers) -> None:
         self.db = db
         self.content = content
         self.layers = layers
