@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 
+from dockyard.image.content import ContentStore, Expected
 from dockyard.image.reference import Reference, parse_reference
 from dockyard.image.registry.client import RegistryClient
 from dockyard.image.registry.credentials import CredentialStore
@@ -49,3 +51,22 @@ def test_manifest_not_matching_its_digest(
         ref = _via(proxy, pushed_busybox).with_digest(digest)
         with pytest.raises(DigestMismatch, match=rf"has digest sha256:\w+ but {digest} was asked"):
             client.get_manifest(ref)
+
+
+def test_resumed_download_lands_in_the_content_store(
+    registry: RunningRegistry,
+    pushed_busybox: Reference,
+    credential_store: CredentialStore,
+    scratch: Path,
+) -> None:
+    store = ContentStore(scratch / "content")
+    with (
+        FaultyProxy(registry.host, drop_blob_after=50_000) as proxy,
+        RegistryClient(credentials=credential_store, timeout=10) as client,
+    ):
+        ref = _via(proxy, pushed_busybox)
+        layer = client.get_manifest(ref).document["layers"][0]  # type: ignore[typeddict-item]
+        expected = Expected.of(layer["digest"], layer["size"])
+        digest = store.ingest(expected, client.iter_blob(ref, layer, verify=False))
+    assert str(digest) == layer["digest"] and proxy.drops == 1
+    assert store.info(digest).size == layer["size"]

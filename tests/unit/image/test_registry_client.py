@@ -49,7 +49,6 @@ def make_client(scratch: Path) -> Iterator[Callable[..., RegistryClient]]:
             credentials=CredentialStore(scratch / "config.json"),
             config=config,
             retries=2,
-            chunk_size=1000,
         )
         clients.append(client)
         return client
@@ -436,3 +435,27 @@ def test_mirrors_first_then_registry(make_client: Callable[..., RegistryClient])
     )
     assert out.getvalue() == BLOB
     assert hosts == ["broken.lan", "empty.lan", "127.0.0.1:5001", "registry-1.docker.io"]
+
+
+def test_iter_blob_and_empty_blob(make_client: Callable[..., RegistryClient]) -> None:
+    handler, ranges = _blob_server(fail_after=[8192])
+    client = make_client(handler)
+    ref = parse_reference("127.0.0.1:5000/a:1")
+    assert b"".join(client.iter_blob(ref, _descriptor())) == BLOB
+    flipped_handler, _ = _blob_server(fail_after=[], data=bytes(len(BLOB)))
+    unverified = make_client(flipped_handler).iter_blob(ref, _descriptor(), verify=False)
+    assert b"".join(unverified) == bytes(len(BLOB))
+    # An empty blob needs no request at all.
+    assert b"".join(client.iter_blob(ref, _descriptor(b""))) == b""
+    assert ranges == [None, "bytes=8192-"]
+
+
+def test_httpx_is_imported_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, dockyard.image.registry.client, dockyard.image.registry.blobs;"
+        "assert 'httpx' not in sys.modules, 'httpx imported at import time'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
