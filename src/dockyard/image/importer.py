@@ -27,6 +27,16 @@ def _uncompressed(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+def parse_created(text: str) -> float:
+    """An image's `created` (RFC 3339) as seconds since the epoch; 0 when unparsable."""
+    base = text.rstrip("Z").split(".")[0]
+    try:
+        when = datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return 0.0
+    return when.replace(tzinfo=datetime.UTC).timestamp()
+
+
 def created_time() -> str:
     """Now, or SOURCE_DATE_EPOCH when set (reproducible images)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -87,4 +97,3 @@ def _go_arch() -> str:
     return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}.get(
         machine, machine
     )
-
