@@ -38,13 +38,15 @@ def _class_end(pattern: str, start: int) -> int:
     while True:
         if i < len(pattern) and pattern[i] == "]" and ranges > 0:
             return i + 1
-        i = _class_char(pattern, i)
+        low, i = _class_char(pattern, i)
         if i < len(pattern) and pattern[i] == "-":
-            i = _class_char(pattern, i + 1)
+            high, i = _class_char(pattern, i + 1)
+            if high < low:
+                raise _bad(pattern)  # Go's regexp refuses a reversed range
         ranges += 1
 
 
-def _class_char(pattern: str, i: int) -> int:
+def _class_char(pattern: str, i: int) -> tuple[str, int]:
     if i >= len(pattern) or pattern[i] in "-]":
         raise _bad(pattern)
     if pattern[i] == "\\":
@@ -53,7 +55,7 @@ def _class_char(pattern: str, i: int) -> int:
             raise _bad(pattern)
     if i + 1 >= len(pattern):
         raise _bad(pattern)
-    return i + 1
+    return pattern[i], i + 1
 
 
 def _class_regex(body: str) -> str:

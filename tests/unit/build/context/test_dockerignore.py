@@ -152,6 +152,7 @@ GO_MATCH = [
     ("[^bc", "a", False, True),
     ("a[", "a", False, True),
     ("*x", "xxx", True, False),
+    ("[z-a]", "a", False, True),  # Go's regexp refuses it when patternmatcher compiles
 ]
 
 
@@ -347,3 +348,13 @@ def test_walk_agrees_with_excludes(scratch: Path) -> None:
         assert list(walk_context(scratch, matcher, dockerfile="none")) == expected
 
     check()
+
+
+@settings(max_examples=500, derandomize=True, deadline=None)
+@given(st.lists(st.text(alphabet="ab/*?[]^-\\!. \t", max_size=8), max_size=4), st.text(max_size=8))
+def test_any_pattern_compiles_or_is_invalid_argument(patterns: list[str], path: str) -> None:
+    try:
+        matcher = Matcher.from_patterns(parse_dockerignore("\n".join(patterns)))
+    except InvalidArgument:
+        return
+    matcher.excludes(path)
