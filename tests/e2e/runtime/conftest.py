@@ -84,9 +84,7 @@ class Runtime:
 
 
 @pytest.fixture
-def make_bundle(
-    busybox_template: Path, scratch: Path, cgroup_prefix: str
-) -> Callable[..., Bundle]:
+def make_bundle(busybox_template: Path, scratch: Path, cgroup_prefix: str) -> Callable[..., Bundle]:
     """Make a bundle (own rootfs copy) running `args`, with a cgroup under the test prefix."""
     counter = [0]
 
@@ -127,9 +125,10 @@ def runc(scratch: Path) -> Iterator[Runtime]:
 def cgroup_exists(path: str) -> bool:
     """True if `path` exists in any v1 hierarchy or the unified one."""
     base = Path("/sys/fs/cgroup")
-    return any((h / path.lstrip("/")).exists() for h in base.iterdir() if h.is_dir()) or (
-        base / path.lstrip("/")
-    ).exists()
+    return (
+        any((h / path.lstrip("/")).exists() for h in base.iterdir() if h.is_dir())
+        or (base / path.lstrip("/")).exists()
+    )
 
 
 def alive(pid: int) -> bool:
