@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import queue
+import threading
 import zlib
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, cast
 
 import zstandard
 
@@ -41,10 +43,25 @@ def detect(head: bytes) -> Compression:
     return Compression.NONE
 
 
-def _raw(source: IO[bytes], first: bytes) -> Iterator[bytes]:
-    if first:
-        yield first
-    while chunk := source.read(CHUNK):
+class _Prefixed:
+    """A binary reader that returns `first` before the rest of `source`."""
+
+    def __init__(self, first: bytes, source: IO[bytes]) -> None:
+        self._first = first
+        self._source = source
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._first:
+            return self._source.read(n)
+        if n < 0 or n >= len(self._first):
+            out, self._first = self._first, b""
+            return out
+        out, self._first = self._first[:n], self._first[n:]
+        return out
+
+
+def _raw(reader: _Prefixed) -> Iterator[bytes]:
+    while chunk := reader.read(CHUNK):
         yield chunk
 
 
@@ -74,36 +91,64 @@ def _gunzip(chunks: Iterator[bytes]) -> Iterator[bytes]:
         raise zlib.error("gzip stream ends before its trailer (truncated)")
 
 
-def _unzstd(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    d = zstandard.ZstdDecompressor().decompressobj(read_across_frames=True)
-    for chunk in chunks:
-        out = d.decompress(chunk)
-        if out:
-            yield out
+def _unzstd(reader: _Prefixed) -> Iterator[bytes]:
+    # stream_reader bounds each output to CHUNK, so a small hostile frame cannot eat memory.
+    source = cast("IO[bytes]", reader)  # it only calls read(); the stub asks for a full IO
+    z = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True)
+    while chunk := z.read(CHUNK):
+        yield chunk
+
+
+_Item = bytes | BaseException | None
 
 
 class LayerReader:
-    """A file-like reader of a layer's uncompressed tar stream that computes its diff-ID."""
+    """A file-like reader of a layer's uncompressed tar stream that computes its diff-ID.
 
-    def __init__(self, source: IO[bytes]) -> None:
+    A helper thread reads, decompresses and hashes ahead (zlib, zstd and hashlib release the
+    GIL), so that work overlaps with file creation in the caller, as `tar -xz` overlaps with
+    its gzip child. Use it as a context manager so the thread always ends.
+    """
+
+    def __init__(self, source: IO[bytes], *, prefetch: int = 8) -> None:
         first = source.read(CHUNK)
         self.compression = detect(first)
-        raw = _raw(source, first)
+        raw = _Prefixed(first, source)
         if self.compression is Compression.GZIP:
-            self._chunks = _gunzip(raw)
+            self._chunks = _gunzip(_raw(raw))
         elif self.compression is Compression.ZSTD:
             self._chunks = _unzstd(raw)
         else:
-            self._chunks = raw
+            self._chunks = _raw(raw)
         self._hash = hashlib.sha256()
+        self.size = 0
         self._buf = b""
         self._pos = 0
-        self.size = 0
+        self._done = False
+        self._queue: queue.Queue[_Item] = queue.Queue(prefetch)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="layer-reader", daemon=True)
+        self._thread.start()
+
+    def __enter__(self) -> LayerReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the helper thread (reading stops where it is)."""
+        self._stop.set()
+        self._thread.join()
 
     def read(self, n: int = -1) -> bytes:
         """Up to `n` uncompressed bytes (all that is left when `n` < 0); b"" at the end."""
         if n < 0:
-            return b"".join([self._take_buffer(), *self._all()])
+            parts = [self._buf[self._pos :]]
+            self._buf, self._pos = b"", 0
+            while chunk := self._next():
+                parts.append(chunk)
+            return b"".join(parts)
         if self._pos >= len(self._buf):
             self._buf = self._next()
             self._pos = 0
@@ -113,30 +158,60 @@ class LayerReader:
 
     def drain(self) -> None:
         """Read (and hash) whatever follows the tar end-of-archive marker."""
-        self._pos = len(self._buf)
-        for _ in self._all():
+        self._buf, self._pos = b"", 0
+        while self._next():
             pass
 
     def diff_id(self) -> str:
-        """`sha256:<hex>` of every uncompressed byte read so far."""
+        """`sha256:<hex>` of the whole uncompressed stream (reads the rest if needed)."""
+        self.drain()
+        self._thread.join()
         return "sha256:" + self._hash.hexdigest()
 
-    def _take_buffer(self) -> bytes:
-        rest = self._buf[self._pos :]
-        self._buf, self._pos = b"", 0
-        return rest
+    def _produce(self) -> None:
+        item: _Item = None
+        try:
+            for chunk in self._chunks:
+                self._hash.update(chunk)
+                self.size += len(chunk)
+                if not self._put(chunk):
+                    return
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            item = exc
+        self._put(item)
 
-    def _all(self) -> Iterator[bytes]:
-        while chunk := self._next():
-            yield chunk
+    def _put(self, item: _Item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
 
     def _next(self) -> bytes:
-        try:
-            chunk = next(self._chunks, b"")
-        except (zlib.error, zstandard.ZstdError) as exc:
+        if self._done:
+            return b""
+        item = self._queue.get()
+        if isinstance(item, bytes):
+            return item
+        self._done = True
+        if item is None:
+            return b""
+        if isinstance(item, (zlib.error, zstandard.ZstdError)):
             raise InvalidArgument(
-                f"corrupt {self.compression.value} layer stream ({exc}): fetch the blob again"
-            ) from exc
-        self._hash.update(chunk)
-        self.size += len(chunk)
-        return chunk
+                f"corrupt {self.compression.value} layer stream ({item}): fetch the blob again"
+            ) from item
+        raise SourceError(item) from item
+
+
+class SourceError(Exception):
+    """Reading the layer's source failed; `original` is what the source raised.
+
+    Deliberately not an OSError, so a network or disk error while reading is never mistaken
+    for a failure to write the unpacked files.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from dockyard.errors import InvalidArgument, KernelError
-from dockyard.storage.decompress import Compression, LayerReader
+from dockyard.storage.decompress import Compression, LayerReader, SourceError
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
@@ -31,7 +31,8 @@ OPAQUE_XATTR = "trusted.overlay.opaque"
 FORBIDDEN_XATTR_PREFIX = "trusted.overlay."
 PAX_XATTR = "SCHILY.xattr."
 WRITE_CHUNK = 1 << 20
-TAR_BUFSIZE = 1 << 20
+# tarfile's stream mode re-slices its whole buffer on every read: a large one costs O(n^2).
+TAR_BUFSIZE = 64 << 10
 DIR_CACHE_LIMIT = 4096
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -76,22 +77,22 @@ def unpack(
 
     On error `dest` holds a partial tree: the caller unpacks into a temp dir and removes it.
     """
-    reader = LayerReader(source)
-    extractor = _Extractor(dest, allow_devices)
-    try:
+    with LayerReader(source) as reader:
+        extractor = _Extractor(dest, allow_devices)
         try:
             with tarfile.open(fileobj=reader, mode="r|", bufsize=TAR_BUFSIZE) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     extractor.entry(tar, member)
+            extractor.finish()
+            diff_id = reader.diff_id()
         except tarfile.TarError as exc:
             raise InvalidArgument(
                 f"layer is not a valid tar stream ({exc}): fetch the blob again"
             ) from exc
-        reader.drain()
-        extractor.finish()
-    finally:
-        extractor.close()
-    diff_id = reader.diff_id()
+        except SourceError as exc:
+            raise exc.original from None
+        finally:
+            extractor.close()
     if expected_diff_id is not None and diff_id != expected_diff_id:
         raise InvalidArgument(
             f"layer diff-ID mismatch: expected {expected_diff_id}, got {diff_id}: the blob does "
@@ -150,6 +151,7 @@ class _Extractor:
     # one member
 
     def _entry(self, tar: tarfile.TarFile, m: tarfile.TarInfo, rel: str) -> None:
+        m.mode &= 0o7777  # some writers put the file-type bits in the mode field too
         if rel == "":
             if m.isdir():
                 self._dir_meta(self.root_fd, m, rel)

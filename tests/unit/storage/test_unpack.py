@@ -200,3 +200,29 @@ def test_multi_member_gzip() -> None:
     raw = make_tar([f("x", b"1" * 5000)])
     blob = compress(raw[:3000], "gzip") + compress(raw[3000:], "gzip")
     assert LayerReader(io.BytesIO(blob)).read(-1) == raw
+
+
+def test_reader_thread_ends_when_unpack_fails_early(scratch: Path) -> None:
+    import threading
+
+    raw = make_tar([f("../evil", b"x"), f("big", os.urandom(1 << 20))] * 20)
+    (scratch / "l").mkdir()
+    before = threading.active_count()
+    with pytest.raises(InvalidArgument):
+        unpack(io.BytesIO(compress(raw, "gzip")), scratch / "l")
+    assert threading.active_count() == before
+
+
+def test_source_errors_reach_the_caller(scratch: Path) -> None:
+    class Broken(io.RawIOBase):
+        calls = 0
+
+        def read(self, n: int = -1) -> bytes:
+            self.calls += 1
+            if self.calls > 1:
+                raise ConnectionResetError("registry went away")
+            return make_tar([f("x", b"1" * 4096)])[:2048]
+
+    (scratch / "l").mkdir()
+    with pytest.raises(ConnectionResetError):
+        unpack(Broken(), scratch / "l")  # type: ignore[arg-type]
