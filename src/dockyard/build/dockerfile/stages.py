@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from dockyard.build.dockerfile.errors import DockerfileError
 from dockyard.build.dockerfile.expand import expand
-from dockyard.build.dockerfile.instructions import Arg, Copy, Env, From, Instruction
+from dockyard.build.dockerfile.instructions import Arg, Copy, From, Instruction
 from dockyard.build.dockerfile.parser import Dockerfile
-from dockyard.build.dockerfile.shellwords import Lex
+from dockyard.build.dockerfile.scope import Scope, global_scope
 
 
 @dataclass(frozen=True)
@@ -77,51 +77,6 @@ class StagePlan:
         return tuple(order)
 
 
-def _expanded(arg: Arg, env: Mapping[str, str], escape: str, name: str) -> Arg:
-    resolved = expand(arg, env, escape=escape, name=name)
-    assert isinstance(resolved, Arg)
-    return resolved
-
-
-def _global_args(
-    args: list[Arg], build_args: Mapping[str, str], escape: str, name: str
-) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for arg in args:
-        for pair in _expanded(arg, env, escape, name).args:
-            if pair.key in build_args:
-                env[pair.key] = build_args[pair.key]
-            elif pair.value is not None:
-                env[pair.key] = pair.value
-    return env
-
-
-def _stage_env(
-    instructions: list[Instruction],
-    global_env: Mapping[str, str],
-    build_args: Mapping[str, str],
-    escape: str,
-    name: str,
-) -> dict[str, str]:
-    # Inside a stage a global ARG is visible only once re-declared (ARG NAME), as in Docker.
-    env: dict[str, str] = {}
-    for instr in instructions:
-        if isinstance(instr, Arg):
-            for pair in _expanded(instr, env, escape, name).args:
-                if pair.key in build_args:
-                    env[pair.key] = build_args[pair.key]
-                elif pair.value is not None:
-                    env[pair.key] = pair.value
-                elif pair.key in global_env:
-                    env[pair.key] = global_env[pair.key]
-        elif isinstance(instr, Env):
-            resolved = expand(instr, env, escape=escape, name=name)
-            assert isinstance(resolved, Env)
-            for pair in resolved.pairs:
-                env[pair.key] = pair.value or ""
-    return env
-
-
 def _base_ref(ref: str, current: int, names: dict[str, int]) -> int | None:
     """The earlier stage a FROM names (by name or index), or None for an image."""
     key = ref.lower()
@@ -182,7 +137,6 @@ def plan_stages(
     """Split `dockerfile` into stages; raises DockerfileError naming the offending line."""
     build_args = build_args or {}
     name, escape = dockerfile.name, dockerfile.escape
-    lex = Lex(escape=escape)
     head: list[Arg] = []
     groups: list[tuple[From, list[Instruction]]] = []
     for instr in dockerfile.instructions:
@@ -202,7 +156,7 @@ def plan_stages(
         raise DockerfileError(
             "no FROM instruction: a Dockerfile starts a stage with FROM", file=name
         )
-    global_env = _global_args(head, build_args, escape, name)
+    global_env = global_scope(head, build_args, escape, name)
     names: dict[str, int] = {}
     for i, (from_, _) in enumerate(groups):
         if from_.name is not None:
@@ -225,14 +179,12 @@ def plan_stages(
             )
         base = _base_ref(resolved.image, index, names)
         copies: list[CopyFrom] = []
+        scope = Scope(build_args, global_env, escape=escape, name=name)
         for position, instr in enumerate(body):
-            if not isinstance(instr, Copy) or instr.from_ is None:
+            resolved_instr, scope = scope.step(instr)
+            if not isinstance(resolved_instr, Copy) or resolved_instr.from_ is None:
                 continue
-            env = _stage_env(body[:position], global_env, build_args, escape, name)
-            try:
-                ref = lex.process_word(instr.from_, env)
-            except ValueError as err:
-                raise DockerfileError(str(err), file=name, line=instr.start_line) from None
+            ref = resolved_instr.from_
             found = _copy_ref(ref, index, names, len(groups))
             if isinstance(found, str):
                 raise DockerfileError(
