@@ -8,7 +8,9 @@ registry and breaks responses on purpose (drops a blob mid-stream once, corrupts
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -20,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from dockyard.errors import Unavailable
 
@@ -61,20 +64,21 @@ def write_htpasswd(path: Path, users: Mapping[str, str]) -> None:
     path.write_text("".join(lines))
 
 
-def _config(port: int, storage: Path, htpasswd: Path | None) -> str:
+def _config(port: int, storage: Path, auth: dict[str, object] | None) -> str:
     # JSON is YAML: no YAML writer needed. Upload purging off: no background work in tests.
-    auth = (
-        f', "auth": {{"htpasswd": {{"realm": "dockyard-test", "path": "{htpasswd}"}}}}'
-        if htpasswd
-        else ""
-    )
-    return (
-        '{"version": 0.1, "log": {"level": "error", "accesslog": {"disabled": true}},'
-        f' "storage": {{"filesystem": {{"rootdirectory": "{storage}"}},'
-        ' "delete": {"enabled": true},'
-        ' "maintenance": {"uploadpurging": {"enabled": false}}},'
-        f' "http": {{"addr": "127.0.0.1:{port}", "secret": "dockyard-test"}}{auth}}}'
-    )
+    config: dict[str, object] = {
+        "version": 0.1,
+        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "storage": {
+            "filesystem": {"rootdirectory": str(storage)},
+            "delete": {"enabled": True},
+            "maintenance": {"uploadpurging": {"enabled": False}},
+        },
+        "http": {"addr": f"127.0.0.1:{port}", "secret": "dockyard-test"},
+    }
+    if auth:
+        config["auth"] = auth
+    return json.dumps(config)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -92,9 +96,16 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def run_registry(
-    workdir: Path, users: Mapping[str, str] | None = None
+    workdir: Path,
+    users: Mapping[str, str] | None = None,
+    *,
+    token_issuer: TokenIssuer | None = None,
 ) -> Iterator[RunningRegistry]:
-    """Run `docker-registry` on 127.0.0.1 with storage in `workdir`; htpasswd auth if `users`."""
+    """Run `docker-registry` on 127.0.0.1 with storage in `workdir`.
+
+    With `users` it asks for htpasswd Basic auth; with a running `token_issuer` it asks for
+    Bearer tokens from that issuer instead (whose own users then apply).
+    """
     if not Path(REGISTRY_BINARY).exists():
         raise Unavailable(
             "docker-registry not found: install it with `apt-get install docker-registry`"
@@ -102,13 +113,17 @@ def run_registry(
     workdir.mkdir(parents=True, exist_ok=True)
     storage = workdir / "storage"
     storage.mkdir(exist_ok=True)
-    htpasswd = None
-    if users:
+    auth: dict[str, object] | None = None
+    if token_issuer is not None:
+        auth = {"token": token_issuer.registry_config()}
+        users = token_issuer.users
+    elif users:
         htpasswd = workdir / "htpasswd"
         write_htpasswd(htpasswd, users)
+        auth = {"htpasswd": {"realm": "dockyard-test", "path": str(htpasswd)}}
     port = free_port()
     config = workdir / "config.yml"
-    config.write_text(_config(port, storage, htpasswd))
+    config.write_text(_config(port, storage, auth))
     log = (workdir / "registry.log").open("wb")
     process = subprocess.Popen(
         [REGISTRY_BINARY, "serve", str(config)],
@@ -125,6 +140,121 @@ def run_registry(
             process.kill()
             process.wait()
         log.close()
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenIssuer:
+    """A tiny Bearer token server (distribution's token auth) on 127.0.0.1, for tests.
+
+    It checks Basic credentials against `users` and grants every requested repository action
+    to a known user, none to anyone else. Tokens are RS256 JWTs signed with a throw-away key
+    (made with the `openssl` command) whose self-signed certificate the registry trusts.
+    """
+
+    SERVICE = "dockyard-test-registry"
+    ISSUER = "dockyard-test-issuer"
+
+    def __init__(self, workdir: Path, users: Mapping[str, str]) -> None:
+        self.users = dict(users)
+        self.requests: list[dict[str, list[str]]] = []
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.key = workdir / "issuer.key"
+        self.cert = workdir / "issuer.crt"
+        _run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", f"/CN={self.ISSUER}", "-keyout", str(self.key), "-out", str(self.cert)]
+        )  # fmt: skip
+        der = subprocess.run(
+            ["openssl", "x509", "-in", str(self.cert), "-outform", "DER"],
+            check=True, capture_output=True,
+        ).stdout  # fmt: skip
+        self._x5c = base64.b64encode(der).decode()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def realm(self) -> str:
+        """The token endpoint's URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/token"
+
+    def registry_config(self) -> dict[str, object]:
+        """The `auth.token` section of a registry config that trusts this issuer."""
+        return {
+            "realm": self.realm,
+            "service": self.SERVICE,
+            "issuer": self.ISSUER,
+            "rootcertbundle": str(self.cert),
+        }
+
+    def __enter__(self) -> TokenIssuer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def _sign(self, payload: bytes) -> bytes:
+        return subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", str(self.key)],
+            input=payload, check=True, capture_output=True,
+        ).stdout  # fmt: skip
+
+    def issue(self, subject: str, scopes: list[str]) -> str:
+        """A signed token granting `subject` the actions of `scopes` (`repository:name:a,b`)."""
+        access = []
+        for scope in scopes:
+            kind, _, rest = scope.partition(":")
+            name, _, actions = rest.rpartition(":")
+            access.append({"type": kind, "name": name, "actions": actions.split(",")})
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "RS256", "x5c": [self._x5c]}
+        claims = {
+            "iss": self.ISSUER, "sub": subject, "aud": self.SERVICE, "iat": now,
+            "nbf": now - 5, "exp": now + 300, "jti": f"{now}-{len(self.requests)}",
+            "access": access,
+        }  # fmt: skip
+        signing_input = ".".join(
+            _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+        )
+        return signing_input + "." + _b64url(self._sign(signing_input.encode()))
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        issuer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # keep pytest's output clean
+
+            def do_GET(self) -> None:
+                query = parse_qs(urlsplit(self.path).query)
+                issuer.requests.append(query)
+                subject = ""
+                auth = self.headers.get("Authorization", "")
+                if auth.startswith("Basic "):
+                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    if issuer.users.get(user) != password:
+                        self.send_response(401)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    subject = user
+                scopes = query.get("scope", []) if subject else []
+                body = json.dumps(
+                    {"token": issuer.issue(subject, scopes), "expires_in": 300}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
 
 
 class FaultyProxy:

@@ -11,7 +11,13 @@ from dockyard.image.reference import Reference, parse_reference
 from dockyard.image.registry.client import RegistryClient
 from dockyard.image.registry.config import RegistryConfig
 from dockyard.image.registry.credentials import CredentialStore
-from dockyard.testing.registry import RunningRegistry, make_oci_layout, push_layout, run_registry
+from dockyard.testing.registry import (
+    RunningRegistry,
+    TokenIssuer,
+    make_oci_layout,
+    push_layout,
+    run_registry,
+)
 
 USERS = {"alice": "wonderland"}
 
@@ -33,6 +39,20 @@ def auth_users() -> dict[str, str]:
 def auth_registry(test_base: Path) -> Iterator[RunningRegistry]:
     """A registry with htpasswd (Basic) auth: user alice, password wonderland."""
     with run_registry(test_base / "auth-registry", USERS) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def token_issuer(test_base: Path) -> Iterator[TokenIssuer]:
+    """A Bearer token server that knows alice/wonderland."""
+    with TokenIssuer(test_base / "token-issuer", USERS) as issuer:
+        yield issuer
+
+
+@pytest.fixture(scope="session")
+def token_registry(test_base: Path, token_issuer: TokenIssuer) -> Iterator[RunningRegistry]:
+    """A registry that wants Bearer tokens from `token_issuer`."""
+    with run_registry(test_base / "token-registry", token_issuer=token_issuer) as running:
         yield running
 
 
