@@ -1,6 +1,7 @@
 """The Dockerfile front end: parse text into typed instructions, split stages, substitute."""
 
 from dockyard.build.dockerfile.errors import DockerfileError
+from dockyard.build.dockerfile.expand import expand
 from dockyard.build.dockerfile.instructions import (
     Add,
     Arg,
@@ -26,6 +27,8 @@ from dockyard.build.dockerfile.instructions import (
     Workdir,
 )
 from dockyard.build.dockerfile.parser import Dockerfile, parse, parse_file
+from dockyard.build.dockerfile.scope import Scope, global_scope
+from dockyard.build.dockerfile.stages import CopyFrom, Stage, StagePlan, plan_stages
 
 __all__ = [
     "Add",
@@ -33,6 +36,7 @@ __all__ = [
     "Cmd",
     "CommandLine",
     "Copy",
+    "CopyFrom",
     "Dockerfile",
     "DockerfileError",
     "Entrypoint",
@@ -47,11 +51,17 @@ __all__ = [
     "Maintainer",
     "Onbuild",
     "Run",
+    "Scope",
     "Shell",
+    "Stage",
+    "StagePlan",
     "StopSignal",
     "User",
     "Volume",
     "Workdir",
+    "expand",
+    "global_scope",
     "parse",
     "parse_file",
+    "plan_stages",
 ]

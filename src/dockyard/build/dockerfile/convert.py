@@ -7,8 +7,9 @@ Follows buildkit's `parser/line_parsers.go` (how each instruction splits its arg
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from types import MappingProxyType
 
 from dockyard.build.dockerfile.durations import parse_duration
 from dockyard.build.dockerfile.flags import Flags
@@ -289,26 +290,28 @@ def _simple(make: Callable[[Node], Instruction]) -> Callable[[Node, Flags], Inst
     return lambda node, _fl: make(node)
 
 
-_BUILDERS: dict[str, Callable[[Node, Flags], Instruction]] = {
-    "from": _from,
-    "run": _run,
-    "cmd": _simple(lambda n: Cmd(command=_command(n))),
-    "entrypoint": _simple(lambda n: Entrypoint(command=_command(n))),
-    "shell": _shell,
-    "env": _simple(_env),
-    "label": _simple(_label),
-    "arg": _arg,
-    "expose": _simple(lambda n: Expose(ports=tuple(split_whitespace(_some(n, "EXPOSE"))))),
-    "volume": _simple(_volume),
-    "workdir": _simple(lambda n: Workdir(path=_one(n, "WORKDIR"))),
-    "user": _simple(lambda n: User(user=_one(n, "USER"))),
-    "stopsignal": _simple(lambda n: StopSignal(signal=_one(n, "STOPSIGNAL"))),
-    "maintainer": _simple(lambda n: Maintainer(name=_one(n, "MAINTAINER"))),
-    "copy": _copy,
-    "add": _add,
-    "healthcheck": _healthcheck,
-    "onbuild": _onbuild,
-}
+_BUILDERS: Mapping[str, Callable[[Node, Flags], Instruction]] = MappingProxyType(
+    {
+        "from": _from,
+        "run": _run,
+        "cmd": _simple(lambda n: Cmd(command=_command(n))),
+        "entrypoint": _simple(lambda n: Entrypoint(command=_command(n))),
+        "shell": _shell,
+        "env": _simple(_env),
+        "label": _simple(_label),
+        "arg": _arg,
+        "expose": _simple(lambda n: Expose(ports=tuple(split_whitespace(_some(n, "EXPOSE"))))),
+        "volume": _simple(_volume),
+        "workdir": _simple(lambda n: Workdir(path=_one(n, "WORKDIR"))),
+        "user": _simple(lambda n: User(user=_one(n, "USER"))),
+        "stopsignal": _simple(lambda n: StopSignal(signal=_one(n, "STOPSIGNAL"))),
+        "maintainer": _simple(lambda n: Maintainer(name=_one(n, "MAINTAINER"))),
+        "copy": _copy,
+        "add": _add,
+        "healthcheck": _healthcheck,
+        "onbuild": _onbuild,
+    }
+)
 
 
 def to_instruction(node: Node) -> Instruction:
