@@ -113,9 +113,9 @@ class ImageConfig(TypedDict):
     history: NotRequired[list[History]]
 
 
-def digest_bytes(data: bytes) -> str:
-    """The sha256 digest of `data` in `sha256:<hex>` form."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def digest_bytes(data: bytes, algorithm: str = "sha256") -> str:
+    """The digest of `data` in `algorithm:<hex>` form (sha256 unless told otherwise)."""
+    return f"{algorithm}:" + hashlib.new(algorithm, data).hexdigest()
 
 
 def validate_digest(digest: str) -> str:

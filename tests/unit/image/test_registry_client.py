@@ -459,3 +459,12 @@ def test_httpx_is_imported_lazily() -> None:
         "assert 'httpx' not in sys.modules, 'httpx imported at import time'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_manifest_sha512_reference(make_client: Callable[..., RegistryClient]) -> None:
+    client = make_client(lambda request: httpx.Response(200, content=MANIFEST))
+    digest = digest_bytes(MANIFEST, "sha512")
+    fetched = client.get_manifest(parse_reference(f"127.0.0.1:5000/a@{digest}"))
+    assert fetched.data == MANIFEST
+    with pytest.raises(DigestMismatch, match=f"but {'sha512:' + 'a' * 128} was asked"):
+        client.get_manifest(parse_reference(f"127.0.0.1:5000/a@sha512:{'a' * 128}"))

@@ -75,8 +75,8 @@ def iter_blob(
     `verify` is set (a consumer that hashes anyway, like the content store, may clear it).
     """
     digest = validate_digest(descriptor["digest"])
-    whole = offset == 0 and digest.startswith("sha256:")
-    hasher = hashlib.sha256() if verify and whole else None
+    algorithm = digest.split(":", 1)[0]
+    hasher = hashlib.new(algorithm) if verify and offset == 0 else None
     progress = _Progress(offset, hasher)
     endpoints = session.config.endpoints(ref.domain)
     for endpoint in endpoints[:-1]:
@@ -92,7 +92,7 @@ def iter_blob(
             session, endpoints[-1], ref, descriptor, progress=progress, retries=retries
         )
     if progress.hasher is not None:
-        actual = "sha256:" + progress.hasher.hexdigest()
+        actual = f"{algorithm}:" + progress.hasher.hexdigest()
         if actual != digest:
             raise DigestMismatch(f"blob {digest} of {ref.name}", digest, actual)
 

@@ -25,6 +25,7 @@ from dockyard.image.registry.errors import DigestMismatch
 from dockyard.image.registry.session import RegistrySession
 from dockyard.image.registry.transport import translate_errors
 from dockyard.oci.image_spec import (
+    DIGEST_HEX_LENGTHS,
     MANIFEST_ACCEPT,
     Descriptor,
     Index,
@@ -191,11 +192,14 @@ class RegistryClient:
             response.close()
         data = b"".join(chunks)
         actual = digest_bytes(data)
-        if ref.digest is not None and ref.digest.startswith("sha256:") and actual != ref.digest:
-            raise DigestMismatch(f"manifest of {ref} on {endpoint.host}", ref.digest, actual)
+        where = f"manifest of {ref} on {endpoint.host}"
         served = response.headers.get("Docker-Content-Digest")
-        if served and served.startswith("sha256:") and served != actual:
-            raise DigestMismatch(f"manifest of {ref} on {endpoint.host}", served, actual)
+        # Each claimed digest is checked with its own algorithm (sha256, sha384 or sha512).
+        for claimed in (ref.digest, served):
+            if claimed is not None and claimed.split(":", 1)[0] in DIGEST_HEX_LENGTHS:
+                computed = digest_bytes(data, claimed.split(":", 1)[0])
+                if computed != claimed:
+                    raise DigestMismatch(where, claimed, computed)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         document = parse_manifest(data, media_type or None)
         media_type = document.get("mediaType") or media_type
