@@ -21,7 +21,7 @@ def test_bootstrap_is_reproducible(scratch: Path) -> None:
         root = scratch / name
         proc = subprocess.run(
             [
-                str(Path(Dockyard(root)("version").args[0])),
+                DOCKYARD,
                 "--root",
                 str(root),
                 "image",
