@@ -14,6 +14,9 @@ from dockyard.image.registry.credentials import CredentialStore
 from dockyard.image.registry.errors import Unauthorized
 from dockyard.testing.registry import RunningRegistry, push_layout
 
+# The busybox image fixture chowns files, which needs root.
+pytestmark = pytest.mark.root
+
 
 def test_login_pull_logout(
     auth_registry: RunningRegistry,

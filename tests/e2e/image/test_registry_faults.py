@@ -14,6 +14,9 @@ from dockyard.image.registry.credentials import CredentialStore
 from dockyard.image.registry.errors import DigestMismatch
 from dockyard.testing.registry import FaultyProxy, RunningRegistry
 
+# The busybox image fixture chowns files, which needs root.
+pytestmark = pytest.mark.root
+
 
 def _via(proxy: FaultyProxy, ref: Reference) -> Reference:
     return parse_reference(str(ref).replace(ref.domain, proxy.host, 1))

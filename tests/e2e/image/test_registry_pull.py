@@ -24,6 +24,9 @@ from dockyard.oci.image_spec import (
 )
 from dockyard.testing.registry import RunningRegistry, free_port
 
+# The busybox image fixture chowns files, which needs root.
+pytestmark = pytest.mark.root
+
 
 def _fetch(client: RegistryClient, ref: Reference, descriptor: Descriptor) -> bytes:
     buffer = io.BytesIO()

@@ -13,6 +13,9 @@ from dockyard.image.registry.credentials import CredentialStore
 from dockyard.image.registry.errors import Unauthorized
 from dockyard.testing.registry import RunningRegistry, TokenIssuer, push_layout
 
+# The busybox image fixture chowns files, which needs root.
+pytestmark = pytest.mark.root
+
 
 def test_token_login_push_pull(
     token_registry: RunningRegistry,
