@@ -3,15 +3,18 @@
 `run_registry()` writes a config (storage in a given directory, optional htpasswd auth), starts
 `docker-registry serve` on a free port and stops it on exit. `FaultyProxy` sits in front of a
 registry and breaks responses on purpose (drops a blob mid-stream once, corrupts manifests).
-`push_rootfs_image()` turns a root file system into an image in the registry with umoci+skopeo.
+`make_oci_layout()` + `push_layout()` put a root file system into a registry (umoci, skopeo);
+`TokenIssuer` serves Bearer tokens; `FakeRegistry` is an in-memory registry for MockTransport.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,9 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from dockyard.errors import Unavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 REGISTRY_BINARY = "/usr/bin/docker-registry"
 START_TIMEOUT = 10.0
@@ -394,3 +401,121 @@ def push_layout(
     if credentials:
         args += ["--dest-creds", f"{credentials[0]}:{credentials[1]}"]
     _run([*args, f"oci:{layout}:{tag}", f"docker://{destination}"])
+
+
+class FakeRegistry:
+    """An in-memory OCI distribution registry to serve through `httpx.MockTransport`.
+
+    A behavioural fake for unit tests of code above the client (pull/push plans): manifests by
+    tag or digest, blobs with Range, HEAD, uploads (POST, PATCH, PUT, cross-repo mount) and tag
+    lists, anonymous only. Conformance to the real thing is what the e2e tests check.
+    """
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.repos: dict[str, set[str]] = {}
+        self.manifests: dict[str, tuple[str, bytes]] = {}
+        self.tags: dict[tuple[str, str], str] = {}
+        self.uploads: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []
+
+    def transport(self) -> httpx.MockTransport:
+        """A MockTransport serving this registry (any host)."""
+        import httpx
+
+        return httpx.MockTransport(self.handle)
+
+    def add_blob(self, repo: str, data: bytes) -> str:
+        """Store `data` as a blob of `repo`; returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.blobs[digest] = data
+        self.repos.setdefault(repo, set()).add(digest)
+        return digest
+
+    def add_manifest(self, repo: str, reference: str, data: bytes, media_type: str) -> str:
+        """Store a manifest under a tag or its digest; returns its digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        self.manifests[digest] = (media_type, data)
+        self.repos.setdefault(repo, set()).add(digest)
+        if not reference.startswith("sha256:"):
+            self.tags[(repo, reference)] = digest
+        return digest
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer one distribution API request."""
+        import httpx
+
+        path = request.url.path
+        self.requests.append((request.method, path))
+        if path == "/v2/":
+            return httpx.Response(200, json={})
+        match = re.fullmatch(r"/v2/(.+)/(manifests|blobs|tags)/(.*)", path)
+        if not match:
+            return self._error(404, "NAME_UNKNOWN")
+        repo, kind, rest = match.groups()
+        if kind == "manifests":
+            return self._manifest(request, repo, rest)
+        if kind == "tags":
+            tags = sorted(tag for (name, tag) in self.tags if name == repo)
+            return httpx.Response(200, json={"name": repo, "tags": tags})
+        if rest.startswith("uploads/"):
+            return self._upload(request, repo, rest.removeprefix("uploads/"))
+        return self._blob(request, repo, rest)
+
+    @staticmethod
+    def _error(status: int, code: str) -> httpx.Response:
+        import httpx
+
+        return httpx.Response(status, json={"errors": [{"code": code, "message": code.lower()}]})
+
+    def _manifest(self, request: httpx.Request, repo: str, reference: str) -> httpx.Response:
+        import httpx
+
+        if request.method == "PUT":
+            media_type = request.headers.get("Content-Type", "")
+            pushed = self.add_manifest(repo, reference, request.read(), media_type)
+            return httpx.Response(201, headers={"Docker-Content-Digest": pushed})
+        digest = reference if reference.startswith("sha256:") else self.tags.get((repo, reference))
+        if digest is None or digest not in self.repos.get(repo, set()):
+            return self._error(404, "MANIFEST_UNKNOWN")
+        media_type, data = self.manifests[digest]
+        headers = {"Content-Type": media_type, "Docker-Content-Digest": digest}
+        if request.method == "HEAD":
+            return httpx.Response(200, headers=headers | {"Content-Length": str(len(data))})
+        return httpx.Response(200, headers=headers, content=data)
+
+    def _blob(self, request: httpx.Request, repo: str, digest: str) -> httpx.Response:
+        import httpx
+
+        if digest not in self.repos.get(repo, set()) or digest not in self.blobs:
+            return self._error(404, "BLOB_UNKNOWN")
+        data = self.blobs[digest]
+        headers = {"Docker-Content-Digest": digest, "Content-Type": "application/octet-stream"}
+        if request.method == "HEAD":
+            return httpx.Response(200, headers=headers | {"Content-Length": str(len(data))})
+        if spec := request.headers.get("Range"):
+            start = int(spec.removeprefix("bytes=").split("-", 1)[0])
+            return httpx.Response(206, headers=headers, content=data[start:])
+        return httpx.Response(200, headers=headers, content=data)
+
+    def _upload(self, request: httpx.Request, repo: str, upload: str) -> httpx.Response:
+        import httpx
+
+        params = request.url.params
+        if request.method == "POST":
+            mount, source = params.get("mount"), params.get("from")
+            if mount and source and mount in self.repos.get(source, set()):
+                self.repos.setdefault(repo, set()).add(mount)
+                return httpx.Response(201, headers={"Location": f"/v2/{repo}/blobs/{mount}"})
+            upload = f"u{len(self.uploads)}"
+            self.uploads[upload] = b""
+            return httpx.Response(202, headers={"Location": f"/v2/{repo}/blobs/uploads/{upload}"})
+        if upload not in self.uploads:
+            return self._error(404, "BLOB_UPLOAD_UNKNOWN")
+        self.uploads[upload] += request.read()
+        if request.method == "PATCH":
+            return httpx.Response(202, headers={"Location": f"/v2/{repo}/blobs/uploads/{upload}"})
+        data = self.uploads.pop(upload)
+        if self.add_blob(repo, data) != params.get("digest"):
+            return self._error(400, "DIGEST_INVALID")
+        return httpx.Response(201, headers={"Location": f"/v2/{repo}/blobs/{params['digest']}"})
