@@ -12,7 +12,7 @@ packages=(
   umoci skopeo docker-registry   # independent image tools and a local OCI registry for tests
   nftables iproute2              # networking
   mmdebstrap                     # offline Debian base images
-  apache2-utils                  # htpasswd for the registry auth tests
+  apache2-utils openssl          # htpasswd and token keys for the registry auth tests
   curl postgresql-client         # talking to example stacks from the host
 )
 missing=()
