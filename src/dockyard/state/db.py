@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,11 +47,25 @@ class StateDB:
         self._depth = 0
         with self._translate("open"):
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._enable_wal(busy_timeout)
             # NORMAL is crash-safe in WAL mode; only the last commits may roll back on power loss.
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute(_MIGRATIONS_TABLE)
+
+    def _enable_wal(self, timeout: float) -> None:
+        # Switching a new database to WAL needs an exclusive lock, and SQLite reports BUSY
+        # for it at once instead of calling the busy handler: retry when processes race.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
 
     def close(self) -> None:
         """Close the connection; the object is unusable afterwards."""
@@ -122,13 +137,17 @@ class StateDB:
         try:
             yield
         except sqlite3.OperationalError as exc:
-            code = getattr(exc, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            if _is_busy(exc):
                 raise Unavailable(
                     f"state database {self.path} stayed locked by another dockyard process "
                     f"during {op}: retry, or find the stuck process"
                 ) from exc
             raise
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
 
 
 def split_statements(script: str) -> list[str]:

@@ -112,3 +112,24 @@ def test_concurrent_writers_from_many_processes_serialize(tmp_path: Path) -> Non
     with StateDB(tmp_path) as db:
         assert db.query("SELECT n FROM counter")[0]["n"] == 8 * 40
         assert db.version("c") == 1
+
+
+def _open_and_migrate(root: str) -> None:
+    with StateDB(Path(root)) as db:
+        db.migrate("c", COUNTER)
+
+
+def test_many_processes_creating_the_database_at_once(tmp_path: Path) -> None:
+    # A fresh database is switched to WAL by whoever comes first; the rest must wait, not fail.
+    for attempt in range(5):
+        root = tmp_path / str(attempt)
+        ctx = multiprocessing.get_context("fork")
+        procs = [ctx.Process(target=_open_and_migrate, args=(str(root),)) for _ in range(10)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+            assert p.exitcode == 0
+        with StateDB(root) as db:
+            assert db.version("c") == 1
+            assert db.query("SELECT n FROM counter")[0]["n"] == 0
