@@ -32,6 +32,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("images", "Import the contents from a tarball to create an image"),
     "tag": ("images", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
     "rmi": ("images", "Remove one or more images"),
+    "pull": ("images", "Download an image from a registry"),
+    "push": ("images", "Upload an image to a registry"),
+    "save": ("images", "Save one or more images to a tar archive"),
+    "load": ("images", "Load an image from a tar archive"),
+    "history": ("images", "Show the history of an image"),
+    "login": ("images", "Log in to a registry"),
+    "logout": ("images", "Log out from a registry"),
     "version": ("info", "Show the dockyard version"),
 }
 
