@@ -117,10 +117,8 @@ class ContentStore:
         if target.is_file():
             return expected.digest
         self.ingest_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=expected.digest.hex[:16] + "-", dir=self.ingest_dir)
+        fd, tmp = self._locked_temp(expected.digest)
         try:
-            # The lock tells clean_ingest() that a live writer still owns this temp file.
-            fcntl.flock(fd, fcntl.LOCK_EX)
             digester = Digester(expected.digest.algorithm)
             for chunk in _chunks(stream):
                 digester.update(chunk)
@@ -155,6 +153,16 @@ class ContentStore:
         finally:
             os.close(fd)
         return actual
+
+    def _locked_temp(self, digest: Digest) -> tuple[int, str]:
+        # The lock tells clean_ingest() that a live writer owns the file. A cleaner may unlink
+        # it between mkstemp() and flock(); then the file has no name left, so make another.
+        while True:
+            fd, tmp = tempfile.mkstemp(prefix=digest.hex[:16] + "-", dir=self.ingest_dir)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink:
+                return fd, tmp
+            os.close(fd)
 
     # Manager
 
