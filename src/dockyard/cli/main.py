@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("images", "Show the history of an image"),
     "login": ("images", "Log in to a registry"),
     "logout": ("images", "Log out from a registry"),
+    "volume": ("volumes", "Manage volumes (create, ls, inspect, rm, prune)"),
     "version": ("info", "Show the dockyard version"),
 }
 

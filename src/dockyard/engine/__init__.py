@@ -1,0 +1,1 @@
+"""The container engine: create/start/stop/rm/exec/logs/inspect, restart policies, healthchecks."""

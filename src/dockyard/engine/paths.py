@@ -1,0 +1,57 @@
+"""Where the engine keeps things under its root (`--root`, `$DOCKYARD_ROOT`, /var/lib/dockyard)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_ROOT = "/var/lib/dockyard"
+
+
+def default_root() -> Path:
+    """The root from `$DOCKYARD_ROOT`, else /var/lib/dockyard."""
+    return Path(os.environ.get("DOCKYARD_ROOT") or DEFAULT_ROOT)
+
+
+@dataclass(frozen=True)
+class EnginePaths:
+    """Every path the engine uses, derived from one root."""
+
+    root: Path
+
+    @property
+    def containers(self) -> Path:
+        return self.root / "containers"
+
+    def container(self, container_id: str) -> Path:
+        return self.containers / container_id
+
+    def bundle(self, container_id: str) -> Path:
+        return self.container(container_id) / "bundle"
+
+    def rootfs(self, container_id: str) -> Path:
+        return self.bundle(container_id) / "rootfs"
+
+    def log(self, container_id: str) -> Path:
+        return self.container(container_id) / "json.log"
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.root / "runtime"
+
+    @property
+    def monitor_socket(self) -> Path:
+        return self.root / "monitor.sock"
+
+    @property
+    def monitor_lock(self) -> Path:
+        return self.root / "monitor.lock"
+
+    @property
+    def monitor_log(self) -> Path:
+        return self.root / "monitor.log"
+
+    @property
+    def volumes(self) -> Path:
+        return self.root / "volumes"

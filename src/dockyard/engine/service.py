@@ -1,0 +1,61 @@
+"""The engine's parts wired over one root: state database, image store, snapshots, containers.
+
+`cli/` (and later `api/`) construct one `Engine` per command; the monitor holds its own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from dockyard.engine.paths import EnginePaths
+from dockyard.engine.store import ContainerStore
+from dockyard.engine.volumes import VolumeStore
+from dockyard.image.content import ContentStore
+from dockyard.image.store import ImageStore, root_paths
+from dockyard.state.db import StateDB
+from dockyard.storage.layers import LayerStore
+from dockyard.storage.snapshots import OverlaySnapshotter, Snapshotter
+
+
+class Engine:
+    """Everything one root holds, opened lazily."""
+
+    def __init__(self, root: Path) -> None:
+        self.paths = EnginePaths(root)
+
+    @cached_property
+    def db(self) -> StateDB:
+        self.paths.root.mkdir(parents=True, exist_ok=True, mode=0o711)
+        return StateDB(self.paths.root)
+
+    @cached_property
+    def containers(self) -> ContainerStore:
+        return ContainerStore(self.db)
+
+    @cached_property
+    def layers(self) -> LayerStore:
+        return LayerStore(root_paths(self.paths.root)[1], self.db)
+
+    @cached_property
+    def images(self) -> ImageStore:
+        return ImageStore(self.db, ContentStore(root_paths(self.paths.root)[0]), self.layers)
+
+    @cached_property
+    def volumes(self) -> VolumeStore:
+        return VolumeStore(self.db, self.paths.volumes)
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers (running or not) that mount the volume `name`."""
+        return [
+            row.id
+            for row in self.containers.list()
+            for mount in row.config.get("Mounts") or []
+            if mount.get("Type") == "volume" and mount.get("Name") == name
+        ]
+
+    @cached_property
+    def snapshots(self) -> Snapshotter:
+        return OverlaySnapshotter(
+            root_paths(self.paths.root)[1] / "snapshots", self.db, self.layers
+        )
