@@ -59,6 +59,7 @@ class Ingester(Protocol):
     """Writes blobs, verifying them before they become visible."""
 
     def ingest(self, expected: Expected, stream: IO[bytes] | Iterable[bytes]) -> Digest: ...
+    def writer(self, expected: Expected) -> BlobWriter: ...
 
 
 class Manager(Protocol):
@@ -113,56 +114,20 @@ class ContentStore:
 
     def ingest(self, expected: Expected, stream: IO[bytes] | Iterable[bytes]) -> Digest:
         """Write a blob from `stream`, verifying size and digest; returns at once if present."""
-        target = self.blob_path(expected.digest)
-        if target.is_file():
+        if self.exists(expected.digest):
             return expected.digest
-        self.ingest_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = self._locked_temp(expected.digest)
-        try:
-            digester = Digester(expected.digest.algorithm)
+        with self.writer(expected) as w:
             for chunk in _chunks(stream):
-                digester.update(chunk)
-                if expected.size is not None and digester.size > expected.size:
-                    raise InvalidArgument(
-                        f"blob {expected.digest} is larger than its declared size "
-                        f"{expected.size}: the source is corrupt or the descriptor is wrong"
-                    )
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(fd, view) :]
-            actual = digester.digest()
-            if expected.size is not None and digester.size != expected.size:
-                raise InvalidArgument(
-                    f"blob {expected.digest} is truncated: got {digester.size} of "
-                    f"{expected.size} bytes (digest {actual}): retry the download"
-                )
-            if actual != expected.digest:
-                raise InvalidArgument(
-                    f"blob digest mismatch: expected {expected.digest}, got {actual}: "
-                    "the source is corrupt, retry or check the registry"
-                )
-            os.fchmod(fd, 0o644)
-            os.fsync(fd)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(tmp, target)
-            _fsync_dir(target.parent)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
-        finally:
-            os.close(fd)
-        return actual
+                w.write(chunk)
+            return w.commit()
 
-    def _locked_temp(self, digest: Digest) -> tuple[int, str]:
-        # The lock tells clean_ingest() that a live writer owns the file. A cleaner may unlink
-        # it between mkstemp() and flock(); then the file has no name left, so make another.
-        while True:
-            fd, tmp = tempfile.mkstemp(prefix=digest.hex[:16] + "-", dir=self.ingest_dir)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.fstat(fd).st_nlink:
-                return fd, tmp
-            os.close(fd)
+    def writer(self, expected: Expected) -> BlobWriter:
+        """A writer for one blob, for callers that push bytes (tee a download into an unpack).
+
+        Use it as a context manager: leaving the block without `commit()` discards the bytes.
+        """
+        self.ingest_dir.mkdir(parents=True, exist_ok=True)
+        return BlobWriter(expected, self.ingest_dir, self.blob_path(expected.digest))
 
     # Manager
 
@@ -204,6 +169,97 @@ class ContentStore:
             finally:
                 os.close(fd)
         return removed
+
+
+class BlobWriter:
+    """Writes one blob to a locked temp file, hashing as it goes; `commit()` verifies and
+    renames it into place. Nothing is visible under `blobs/` before a successful commit."""
+
+    def __init__(self, expected: Expected, ingest_dir: Path, target: Path) -> None:
+        self.expected = expected
+        self.target = target
+        self._digester = Digester(expected.digest.algorithm)
+        self._fd, self._tmp = _locked_temp(ingest_dir, expected.digest)
+        self._open = True
+
+    @property
+    def offset(self) -> int:
+        """Bytes written so far."""
+        return self._digester.size
+
+    def write(self, chunk: bytes | memoryview) -> None:
+        """Append bytes; fails at once when they exceed the expected size."""
+        exp = self.expected
+        if not self._open:
+            raise InvalidArgument(f"writer of blob {exp.digest} is closed: start a new one")
+        try:
+            self._digester.update(chunk)
+            if exp.size is not None and self._digester.size > exp.size:
+                raise InvalidArgument(
+                    f"blob {exp.digest} is larger than its declared size {exp.size}: "
+                    "the source is corrupt or the descriptor is wrong"
+                )
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except BaseException:
+            self.abort()
+            raise
+
+    def commit(self) -> Digest:
+        """Verify size and digest, fsync, and make the blob visible; returns its digest."""
+        exp = self.expected
+        try:
+            actual = self._digester.digest()
+            if exp.size is not None and self._digester.size != exp.size:
+                raise InvalidArgument(
+                    f"blob {exp.digest} is truncated: got {self._digester.size} of "
+                    f"{exp.size} bytes (digest {actual}): retry the download"
+                )
+            if actual != exp.digest:
+                raise InvalidArgument(
+                    f"blob digest mismatch: expected {exp.digest}, got {actual}: "
+                    "the source is corrupt, retry or check the registry"
+                )
+            os.fchmod(self._fd, 0o644)
+            os.fsync(self._fd)
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(self._tmp, self.target)
+            _fsync_dir(self.target.parent)
+        except BaseException:
+            self.abort()
+            raise
+        self._close()
+        return actual
+
+    def abort(self) -> None:
+        """Discard what was written (idempotent)."""
+        if self._open:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            self._close()
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+    def _close(self) -> None:
+        if self._open:
+            self._open = False
+            os.close(self._fd)
+
+
+def _locked_temp(ingest_dir: Path, digest: Digest) -> tuple[int, str]:
+    # The lock tells clean_ingest() that a live writer owns the file. A cleaner may unlink it
+    # between mkstemp() and flock(); then the file has no name left, so make another.
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=digest.hex[:16] + "-", dir=ingest_dir)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            return fd, tmp
+        os.close(fd)
 
 
 def _missing(digest: Digest, blobs: Path) -> NotFound:

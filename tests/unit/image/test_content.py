@@ -190,3 +190,32 @@ def test_sha512_blob(tmp_path: Path) -> None:
 def test_negative_size_rejected() -> None:
     with pytest.raises(InvalidArgument):
         Expected.of(str(GOOD), -1)
+
+
+def test_writer_pushes_bytes_and_commits(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    teed: list[bytes] = []
+    with store.writer(Expected(GOOD, len(DATA))) as w:
+        for i in range(0, len(DATA), 1 << 20):
+            chunk = DATA[i : i + (1 << 20)]
+            w.write(chunk)
+            teed.append(chunk)
+            assert not store.exists(GOOD)
+        assert w.offset == len(DATA)
+        assert w.commit() == GOOD
+    assert b"".join(teed) == store.read(GOOD)
+    assert not any(store.ingest_dir.iterdir())
+
+
+def test_writer_left_without_commit_discards(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    with store.writer(Expected(GOOD, len(DATA))) as w:
+        w.write(DATA[:10])
+    _assert_clean(store)
+    with pytest.raises(InvalidArgument, match="larger"), store.writer(Expected(GOOD, 5)) as w:
+        w.write(DATA[:10])
+    _assert_clean(store)
+    with pytest.raises(InvalidArgument, match="digest mismatch"), store.writer(Expected(GOOD)) as w:
+        w.write(b"other")
+        w.commit()
+    _assert_clean(store)
