@@ -226,3 +226,39 @@ def test_source_errors_reach_the_caller(scratch: Path) -> None:
     (scratch / "l").mkdir()
     with pytest.raises(ConnectionResetError):
         unpack(Broken(), scratch / "l")  # type: ignore[arg-type]
+
+
+def _summary(root: Path) -> dict[str, tuple[int, int, int, int, int, str]]:
+    out = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        extra = os.readlink(path) if stat.S_ISLNK(st.st_mode) else ""
+        if stat.S_ISREG(st.st_mode):
+            extra = str(hash(path.read_bytes()))
+        mode = 0 if stat.S_ISLNK(st.st_mode) else stat.S_IMODE(st.st_mode)
+        mtime = 0 if stat.S_ISDIR(st.st_mode) else int(st.st_mtime)
+        out[str(path.relative_to(root))] = (
+            stat.S_IFMT(st.st_mode),
+            mode,
+            st.st_uid,
+            st.st_gid,
+            mtime,
+            extra,
+        )
+    return out
+
+
+def test_busybox_rootfs_matches_gnu_tar(busybox_template: Path, scratch: Path) -> None:
+    import subprocess
+
+    blob = scratch / "layer.tar.gz"
+    subprocess.run(
+        ["tar", "--numeric-owner", "-C", str(busybox_template), "-czf", str(blob), "."],
+        check=True,
+    )
+    (scratch / "gnu").mkdir()
+    subprocess.run(["tar", "-xpzf", str(blob), "-C", str(scratch / "gnu")], check=True)
+    (scratch / "ours").mkdir()
+    with blob.open("rb") as src:
+        unpack(src, scratch / "ours")
+    assert _summary(scratch / "ours") == _summary(scratch / "gnu")
