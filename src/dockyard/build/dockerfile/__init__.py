@@ -26,6 +26,7 @@ from dockyard.build.dockerfile.instructions import (
     Volume,
     Workdir,
 )
+from dockyard.build.dockerfile.mounts import MountError, RunMount, parse_mount
 from dockyard.build.dockerfile.parser import Dockerfile, parse, parse_file
 from dockyard.build.dockerfile.scope import Scope, global_scope
 from dockyard.build.dockerfile.stages import CopyFrom, Stage, StagePlan, plan_stages
@@ -49,8 +50,10 @@ __all__ = [
     "KeyValue",
     "Label",
     "Maintainer",
+    "MountError",
     "Onbuild",
     "Run",
+    "RunMount",
     "Scope",
     "Shell",
     "Stage",
@@ -63,5 +66,6 @@ __all__ = [
     "global_scope",
     "parse",
     "parse_file",
+    "parse_mount",
     "plan_stages",
 ]

@@ -37,6 +37,7 @@ from dockyard.build.dockerfile.instructions import (
     Volume,
     Workdir,
 )
+from dockyard.build.dockerfile.mounts import parse_mount
 from dockyard.build.dockerfile.words import (
     is_heredoc_word,
     is_space,
@@ -139,9 +140,13 @@ def _run(node: Node, fl: Flags) -> Run:
         security in (None, *_SECURITY),
         f"RUN --security={security} is not supported; use one of {', '.join(_SECURITY)}",
     )
+    mounts = fl.strings("mount")
+    for spec in mounts:
+        if "$" not in spec:  # with variables it can only be checked when the step runs
+            parse_mount(spec)
     return Run(
         command=_command(node),
-        mounts=fl.strings("mount"),
+        mounts=mounts,
         network=network,
         security=security,
         heredocs=node.heredocs,

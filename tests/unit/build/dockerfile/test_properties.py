@@ -20,12 +20,13 @@ PROPERTY = settings(
 KEYWORDS = [
     "FROM", "RUN", "CMD", "ENTRYPOINT", "ENV", "ARG", "LABEL", "EXPOSE", "VOLUME", "WORKDIR",
     "USER", "COPY", "ADD", "SHELL", "HEALTHCHECK", "HEALTHCHECK CMD", "STOPSIGNAL", "ONBUILD RUN",
-    "ONBUILD", "MAINTAINER", "COPY --from=a", "FROM a AS", "run", "from",
+    "ONBUILD", "MAINTAINER", "COPY --from=a", "FROM a AS", "run", "from", "RUN --mount=target=/x",
 ]  # fmt: skip
 TOKENS = [
     " ", "a", "b=c", "/x", "\\", "`", "\\\n", "#", "<<EOF", "<<-E", "<<'Q'", '"', "'", "=", "[",
     "]", '["a"]', '["a", "b c"]', "--from=x", "--link", "--", "-- --x", "$A", "${A:-b}", "\t",
     "\v", "\xa0", "\x1c", " AS ", "NONE", "--interval=1s", ",", "\r", "\\\\", "'a b'", '"a b"',
+    "--mount=", "--mount=type=cache,target=/c", "--mount=type=tmpfs,size=", "9", ".", "ro", "-",
 ]  # fmt: skip
 BODIES = ["EOF\n", "\tE\n", "Q\n", "x\n", "\n", "E\n", "  # c\n", "\\\n"]
 
