@@ -46,9 +46,17 @@ def test_long_lowerdir_becomes_relative() -> None:
     assert call.data is not None and len(call.data) < 4096
 
 
+def test_more_layers_go_through_index_links() -> None:
+    lowers = [f"{LAYERS}/{i:064x}" for i in range(120)]
+    spec = MountSpec("overlay", "overlay", ("lowerdir=" + ":".join(lowers), "upperdir=/u"))
+    (call,) = plan_mounts([spec], Path("/t"))
+    assert (call.cwd, call.links) == (None, tuple(lowers))
+    assert call.data == "upperdir=/u,lowerdir=" + ":".join(str(i) for i in range(120))
+
+
 def test_too_many_layers_is_unavailable() -> None:
-    lowers = [f"{LAYERS}/{i:064x}" for i in range(70)]
-    with pytest.raises(Unavailable, match="70 overlay layers"):
+    lowers = [f"{LAYERS}/{i:064x}" for i in range(501)]
+    with pytest.raises(Unavailable, match="501 overlay layers"):
         plan_mounts(
             [MountSpec("overlay", "overlay", ("lowerdir=" + ":".join(lowers),))], Path("/t")
         )
@@ -64,10 +72,11 @@ def test_disk_usage_counts_hardlinks_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.root
-def test_many_layers_mount_through_relative_paths(scratch: Path) -> None:
+@pytest.mark.parametrize("count", [50, 128])
+def test_many_layers_mount(scratch: Path, count: int) -> None:
     layers = scratch / "a-rather-long-directory-name-for-layers" / "layers"
     lowers = []
-    for i in range(50):
+    for i in range(count):
         layer = layers / f"{i:064x}"
         layer.mkdir(parents=True)
         (layer / f"file{i}").write_text(str(i))
@@ -90,7 +99,8 @@ def test_many_layers_mount_through_relative_paths(scratch: Path) -> None:
     mount_snapshot([spec], target)
     try:
         assert os.getcwd() == cwd
-        assert sorted(p.name for p in target.iterdir()) == sorted(f"file{i}" for i in range(50))
+        assert sorted(p.name for p in target.iterdir()) == sorted(f"file{i}" for i in range(count))
+        assert sorted(p.name for p in scratch.iterdir()) == [layers.parent.name, "mnt", "u", "w"]
     finally:
         unmount(target)
     unmount(target)  # not mounted any more: fine
