@@ -2,6 +2,7 @@
 
 from dockyard.build.dockerfile.errors import DockerfileError
 from dockyard.build.dockerfile.expand import expand
+from dockyard.build.dockerfile.heredocs import file_sources
 from dockyard.build.dockerfile.instructions import (
     Add,
     Arg,
@@ -63,6 +64,7 @@ __all__ = [
     "Volume",
     "Workdir",
     "expand",
+    "file_sources",
     "global_scope",
     "parse",
     "parse_file",

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from dockyard.build.dockerfile.durations import parse_duration
 from dockyard.build.dockerfile.flags import Flags
+from dockyard.build.dockerfile.heredocs import is_heredoc
 from dockyard.build.dockerfile.instructions import (
     Add,
     Arg,
@@ -39,7 +40,6 @@ from dockyard.build.dockerfile.instructions import (
 )
 from dockyard.build.dockerfile.mounts import parse_mount
 from dockyard.build.dockerfile.words import (
-    is_heredoc_word,
     is_space,
     parse_json_array,
     parse_words,
@@ -164,7 +164,7 @@ def _files(node: Node, kw: str) -> tuple[tuple[str, ...], str, bool]:
     args, json_form = _list(node)
     _need(len(args) >= 2, f"{kw} requires at least two arguments: {kw} SRC... DEST")
     dest = args[-1]
-    _need(not is_heredoc_word(dest), f"{kw} does not support a heredoc as the destination")
+    _need(not is_heredoc(dest), f"{kw} does not support a heredoc as the destination")
     return args[:-1], dest, json_form
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from dockyard.build.dockerfile.errors import DockerfileError, LexError
+from dockyard.build.dockerfile.heredocs import is_heredoc
 from dockyard.build.dockerfile.instructions import (
     Add,
     Arg,
@@ -27,7 +28,6 @@ from dockyard.build.dockerfile.instructions import (
     Workdir,
 )
 from dockyard.build.dockerfile.shellwords import Lex
-from dockyard.build.dockerfile.words import is_heredoc_word
 
 
 def expand(
@@ -71,7 +71,7 @@ def expand(
             case Copy():
                 return replace(
                     instr,
-                    sources=tuple(s if is_heredoc_word(s) else word(s) for s in instr.sources),
+                    sources=tuple(s if is_heredoc(s) else word(s) for s in instr.sources),
                     dest=word(instr.dest),
                     from_=opt(instr.from_),
                     chown=opt(instr.chown),
@@ -81,7 +81,7 @@ def expand(
             case Add():
                 return replace(
                     instr,
-                    sources=tuple(s if is_heredoc_word(s) else word(s) for s in instr.sources),
+                    sources=tuple(s if is_heredoc(s) else word(s) for s in instr.sources),
                     dest=word(instr.dest),
                     chown=opt(instr.chown),
                     chmod=opt(instr.chmod),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from dockyard.build.dockerfile.convert import Node, to_instruction
 from dockyard.build.dockerfile.errors import DockerfileError, LexError
+from dockyard.build.dockerfile.heredocs import heredoc_from_word
 from dockyard.build.dockerfile.instructions import Heredoc, Instruction
 from dockyard.build.dockerfile.shellwords import Lex
 from dockyard.build.dockerfile.words import (
-    HEREDOC_WORD,
     NotStringArray,
     extract_flags,
     parse_json_array,
@@ -32,7 +32,6 @@ _DIRECTIVE = re.compile(
 _KNOWN_DIRECTIVES = ("syntax", "escape", "check")
 _COMMAND_SPLIT = re.compile(r"[\t\v\f\r ]+")
 _HEREDOC_COMMANDS = ("run", "copy", "add")
-_MAX_FD = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -149,33 +148,13 @@ def _takes_heredocs(node: Node) -> bool:
         return False
 
 
-def _heredoc(word: str) -> Heredoc | None:
-    match = HEREDOC_WORD.fullmatch(word)
-    if match is None or not match.group(3):
-        return None
-    rest = match.group(3)
-    words = Lex(skip_unset=True).process_words(rest, {})
-    if len(words) != 1:
-        return None
-    raw = Lex(skip_unset=True, raw_quotes=True).process_words(rest, {})
-    if len(raw) != 1:
-        raise LexError(f"inconsistent heredoc delimiter {rest!r}")
-    # A delimiter with any quoted part disables substitution in the body, as in sh.
-    expand = sum(words[0].count(q) for q in "'\"") == sum(raw[0].count(q) for q in "'\"")
-    digits = match.group(1)
-    fd = int(digits) if digits and len(digits) <= 20 else 0
-    if fd > _MAX_FD:
-        fd = 0  # Go's ParseUint fails on overflow and buildkit then uses 0
-    return Heredoc(name=words[0], expand=expand, chomp=match.group(2) == "-", fd=fd)
-
-
 def _heredocs_in(line: str) -> list[Heredoc]:
     lex = Lex(raw_quotes=True, raw_escapes=True, skip_unset=True)
     try:
         words = lex.process_words(line, {})
     except LexError:
         words = []
-    return [h for h in (_heredoc(w) for w in words) if h is not None]
+    return [h for h in (heredoc_from_word(w) for w in words) if h is not None]
 
 
 @dataclass

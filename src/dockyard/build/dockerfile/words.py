@@ -185,12 +185,3 @@ def quote_flag(flag: str) -> str:
         return flag
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{name}="{escaped}"'
-
-
-HEREDOC_WORD = re.compile(r"([0-9]*)<<(-?)([^<]*)")
-
-
-def is_heredoc_word(word: str) -> bool:
-    """Whether `word` is a heredoc reference like `<<EOF`, `<<-EOF` or `3<<"EOF"`."""
-    match = HEREDOC_WORD.fullmatch(word)
-    return match is not None and match.group(3) != ""

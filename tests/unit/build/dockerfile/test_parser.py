@@ -19,6 +19,7 @@ from dockyard.build.dockerfile import (
     parse,
     parse_file,
 )
+from dockyard.build.dockerfile.heredocs import file_sources
 from dockyard.errors import InvalidArgument
 
 
@@ -319,3 +320,14 @@ class TestParseFile:
         unknown.write_text("FROM a\nBOGUS x\n")
         with pytest.raises(DockerfileError, match=rf"^{unknown}:2: unknown instruction: BOGUS"):
             parse_file(unknown)
+
+
+def test_file_sources_split_paths_and_inline_files() -> None:
+    copy = only("COPY a <<one b <<-'two' /dest/\n1\none\n\t2\n\ttwo\n")
+    assert isinstance(copy, Copy)
+    paths, inline = file_sources(copy)
+    assert paths == ("a", "b")
+    assert [(h.name, h.text, h.expand) for h in inline] == [
+        ("one", "1\n", True),
+        ("two", "2\n", False),
+    ]
