@@ -104,3 +104,31 @@ def test_many_layers_mount(scratch: Path, count: int) -> None:
     finally:
         unmount(target)
     unmount(target)  # not mounted any more: fine
+
+
+def test_executor_makes_the_planned_calls_and_maps_errors() -> None:
+    import errno
+
+    from dockyard.errors import KernelError
+    from dockyard.testing.syscall import Call, RecordingSyscall
+
+    sys = RecordingSyscall()
+    mount_snapshot([MountSpec("bind", "/src", ("rbind", "ro"))], Path("/t"), sys)
+    assert sys.calls == [
+        Call("mount", ("/src", "/t", None, k.MS_BIND | k.MS_REC | k.MS_RDONLY, None)),
+        Call("mount", ("", "/t", None, k.MS_REMOUNT | k.MS_BIND | k.MS_RDONLY, None)),
+    ]
+    unmount(Path("/t"), sys)
+    assert sys.names()[-1] == "umount2"
+
+    failing = RecordingSyscall()
+    failing.fail_on("mount", errno.ENODEV)
+    with pytest.raises(KernelError) as err:
+        mount_snapshot([MountSpec("overlay", "overlay", ("lowerdir=/a:/b",))], Path("/t"), failing)
+    assert err.value.errno == errno.ENODEV
+    failing.fail_on("umount2", errno.EINVAL)  # not mounted: fine
+    unmount(Path("/t"), failing)
+    busy = RecordingSyscall()
+    busy.fail_on("umount2", errno.EBUSY)
+    with pytest.raises(KernelError):
+        unmount(Path("/t"), busy)
