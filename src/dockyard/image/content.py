@@ -121,13 +121,17 @@ class ContentStore:
                 w.write(chunk)
             return w.commit()
 
-    def writer(self, expected: Expected) -> BlobWriter:
+    def writer(self, expected: Expected, *, resume: bool = False) -> BlobWriter:
         """A writer for one blob, for callers that push bytes (tee a download into an unpack).
 
-        Use it as a context manager: leaving the block without `commit()` discards the bytes.
+        Use it as a context manager. Without `resume`, leaving the block without `commit()`
+        discards the bytes. With `resume`, the partial file is named by the digest and kept
+        when the block is left by an error (not by a failed verification): the next
+        `writer(..., resume=True)` continues at `offset` (ask the registry for that Range).
+        Writers of one blob with `resume` take turns: the second waits for the first.
         """
         self.ingest_dir.mkdir(parents=True, exist_ok=True)
-        return BlobWriter(expected, self.ingest_dir, self.blob_path(expected.digest))
+        return BlobWriter(expected, self.ingest_dir, self.blob_path(expected.digest), resume)
 
     # Manager
 
@@ -172,25 +176,32 @@ class ContentStore:
 
 
 class BlobWriter:
-    """Writes one blob to a locked temp file, hashing as it goes; `commit()` verifies and
+    """Writes one blob to a locked temp file, hashing as it goes; `commit()` verifies it and
     renames it into place. Nothing is visible under `blobs/` before a successful commit."""
 
-    def __init__(self, expected: Expected, ingest_dir: Path, target: Path) -> None:
+    def __init__(self, expected: Expected, ingest_dir: Path, target: Path, resume: bool) -> None:
         self.expected = expected
         self.target = target
+        self.resume = resume
         self._digester = Digester(expected.digest.algorithm)
-        self._fd, self._tmp = _locked_temp(ingest_dir, expected.digest)
+        self._present = False
+        if resume:
+            self._fd, self._tmp = _locked_partial(ingest_dir, expected.digest)
+        else:
+            self._fd, self._tmp = _locked_temp(ingest_dir, expected.digest)
         self._open = True
+        if resume:
+            self._catch_up()
 
     @property
     def offset(self) -> int:
-        """Bytes written so far."""
+        """Bytes of the blob held so far (where a resumed download continues)."""
         return self._digester.size
 
     def write(self, chunk: bytes | memoryview) -> None:
         """Append bytes; fails at once when they exceed the expected size."""
         exp = self.expected
-        if not self._open:
+        if not self._open or self._present:
             raise InvalidArgument(f"writer of blob {exp.digest} is closed: start a new one")
         try:
             self._digester.update(chunk)
@@ -209,6 +220,9 @@ class BlobWriter:
     def commit(self) -> Digest:
         """Verify size and digest, fsync, and make the blob visible; returns its digest."""
         exp = self.expected
+        if self._present:
+            self._close()
+            return exp.digest
         try:
             actual = self._digester.digest()
             if exp.size is not None and self._digester.size != exp.size:
@@ -242,8 +256,28 @@ class BlobWriter:
     def __enter__(self) -> BlobWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.abort()
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if self.resume and exc_type is not None:
+            self._close()  # keep the partial file for the next attempt
+        else:
+            self.abort()
+
+    def _catch_up(self) -> None:
+        # hashlib state cannot be saved, so a resumed writer re-reads what is already there.
+        if self.target.is_file():  # another writer finished while we waited for the lock
+            self._present = True
+            self._digester = Digester(self.expected.digest.algorithm)
+            self._digester.size = self.target.stat().st_size
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            return
+        while chunk := os.read(self._fd, READ_SIZE):
+            self._digester.update(chunk)
+        size = self.expected.size
+        if size is not None and self._digester.size > size:
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            self._digester = Digester(self.expected.digest.algorithm)
 
     def _close(self) -> None:
         if self._open:
@@ -259,6 +293,22 @@ def _locked_temp(ingest_dir: Path, digest: Digest) -> tuple[int, str]:
         fcntl.flock(fd, fcntl.LOCK_EX)
         if os.fstat(fd).st_nlink:
             return fd, tmp
+        os.close(fd)
+
+
+def _locked_partial(ingest_dir: Path, digest: Digest) -> tuple[int, str]:
+    # One resumable file per digest. After waiting for the lock, the name may have moved on
+    # (committed, or removed by a cleaner): only an fd still behind the name may be used.
+    path = str(ingest_dir / f"{digest.algorithm}-{digest.hex}.partial")
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd, path
         os.close(fd)
 
 

@@ -219,3 +219,69 @@ def test_writer_left_without_commit_discards(tmp_path: Path) -> None:
         w.write(b"other")
         w.commit()
     _assert_clean(store)
+
+
+def test_resumable_writer_continues_where_the_last_one_stopped(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    exp = Expected(GOOD, len(DATA))
+    with pytest.raises(ConnectionResetError), store.writer(exp, resume=True) as w:
+        assert w.offset == 0
+        w.write(DATA[:1000])
+        raise ConnectionResetError("dropped mid-layer")
+    assert not store.exists(GOOD)
+    assert [p.name for p in store.ingest_dir.iterdir()] == [f"sha256-{GOOD.hex}.partial"]
+    with store.writer(exp, resume=True) as w:
+        assert w.offset == 1000  # ask the registry for Range: bytes=1000-
+        w.write(DATA[1000:])
+        assert w.commit() == GOOD
+    assert store.read(GOOD) == DATA
+    assert not any(store.ingest_dir.iterdir())
+
+
+def test_resumed_garbage_fails_verification_and_is_dropped(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    exp = Expected(GOOD, len(DATA))
+    with pytest.raises(ConnectionResetError), store.writer(exp, resume=True) as w:
+        w.write(b"\0" * 1000)
+        raise ConnectionResetError
+    with (
+        pytest.raises(InvalidArgument, match="digest mismatch"),
+        store.writer(exp, resume=True) as w,
+    ):
+        w.write(DATA[w.offset :])
+        w.commit()
+    _assert_clean(store)
+    # A partial longer than the blob (a changed descriptor) starts over.
+    store.ingest_dir.mkdir(exist_ok=True)
+    (store.ingest_dir / f"sha256-{GOOD.hex}.partial").write_bytes(DATA + b"extra")
+    with store.writer(exp, resume=True) as w:
+        assert w.offset == 0
+        w.write(DATA)
+        w.commit()
+    assert store.read(GOOD) == DATA
+
+
+def test_resumable_writers_of_one_blob_take_turns(tmp_path: Path) -> None:
+    import threading
+
+    store = ContentStore(tmp_path)
+    exp = Expected(GOOD, len(DATA))
+    second: list[int] = []
+    first = store.writer(exp, resume=True)
+    first.write(DATA[:5000])
+
+    def other() -> None:
+        with store.writer(exp, resume=True) as w:  # blocks until `first` is done
+            second.append(w.offset)
+            assert w.commit() == GOOD
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(0.2)
+    assert t.is_alive() and second == []
+    first.write(DATA[5000:])
+    first.commit()
+    t.join(10)
+    assert second == [len(DATA)]  # it found the blob complete and wrote nothing
+    assert store.read(GOOD) == DATA
+    assert not any(store.ingest_dir.iterdir())
