@@ -109,3 +109,22 @@ def test_concurrent_unpacks_of_one_layer_agree(scratch: Path) -> None:
     store = _store(scratch)
     assert [layer.diff_id for layer in store.list()] == [DIFF_ID]
     assert list((scratch / "tmp").iterdir()) == []
+
+
+def test_layers_unpack_concurrently_from_threads_sharing_one_store(scratch: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = _store(scratch)
+    raws = [
+        make_tar([f(f"layer{i}/file{j}", os.urandom(2000)) for j in range(50)]) for i in range(6)
+    ]
+
+    def one(raw: bytes) -> str:
+        return store.unpack(tar_diff_id(raw), io.BytesIO(compress(raw, "gzip"))).diff_id
+
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(one, raws))
+    assert done == [tar_diff_id(r) for r in raws]
+    assert sorted(layer.diff_id for layer in store.list()) == sorted(done)
+    for i, raw in enumerate(raws):
+        assert len(list((store.path(tar_diff_id(raw)) / f"layer{i}").iterdir())) == 50
