@@ -16,7 +16,7 @@ from dockyard.storage.unpack import clean_name, unpack
 from dockyard.testing.snapshotter_suite import Entry, compress, d, f, hard, make_tar, sym
 from dockyard.testing.snapshotter_suite import tar_diff_id as diff_id
 
-pytestmark = pytest.mark.root
+# Tests that create root-owned files, devices or trusted.* xattrs need root; the rest do not.
 
 
 def _unpack(dest: Path, entries: list[Entry], **kw: object) -> Path:
@@ -30,6 +30,7 @@ def _tree(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
 
 
+@pytest.mark.root
 @pytest.mark.parametrize("how", ["none", "gzip", "zstd"])
 def test_regular_tree_with_metadata(scratch: Path, how: str) -> None:
     entries = [
@@ -70,6 +71,7 @@ def test_regular_tree_with_metadata(scratch: Path, how: str) -> None:
     assert stat.S_ISFIFO(os.lstat(dest / "fifo").st_mode)
 
 
+@pytest.mark.root
 def test_whiteouts_become_overlay_form(scratch: Path) -> None:
     dest = _unpack(
         scratch / "l",
@@ -88,6 +90,7 @@ def test_whiteouts_become_overlay_form(scratch: Path) -> None:
     assert _tree(dest) == ["a", "a/gone", "opaque", "opaque/kept"]
 
 
+@pytest.mark.root
 def test_later_entry_replaces_earlier(scratch: Path) -> None:
     dest = _unpack(
         scratch / "l",
@@ -104,6 +107,7 @@ def test_later_entry_replaces_earlier(scratch: Path) -> None:
     assert (dest / "dir").read_bytes() == b"now a file"
 
 
+@pytest.mark.root
 @pytest.mark.parametrize(
     "entries",
     [
@@ -138,12 +142,14 @@ def test_hostile_entries_are_rejected_and_nothing_escapes(
     assert not os.path.exists("/etc/passwd/x")
 
 
+@pytest.mark.root
 def test_absolute_names_are_contained(scratch: Path) -> None:
     dest = _unpack(scratch / "l", [f("/etc/x", b"in"), f("./y", b"y")])
     assert (dest / "etc/x").read_bytes() == b"in"
     assert _tree(dest) == ["etc", "etc/x", "y"]
 
 
+@pytest.mark.root
 def test_devices_when_allowed(scratch: Path) -> None:
     dest = _unpack(
         scratch / "l",
@@ -155,6 +161,7 @@ def test_devices_when_allowed(scratch: Path) -> None:
     assert stat.S_IMODE(st.st_mode) == 0o666
 
 
+@pytest.mark.root
 def test_diff_id_mismatch_is_an_error(scratch: Path) -> None:
     raw = make_tar([f("x", b"1")])
     (scratch / "l").mkdir()
@@ -162,6 +169,7 @@ def test_diff_id_mismatch_is_an_error(scratch: Path) -> None:
         unpack(io.BytesIO(raw), scratch / "l", expected_diff_id="sha256:" + "0" * 64)
 
 
+@pytest.mark.root
 @pytest.mark.parametrize("how", ["gzip", "zstd", "none"])
 def test_truncated_or_corrupt_stream_is_an_error(scratch: Path, how: str) -> None:
     raw = make_tar([f("x", os.urandom(200_000))])
@@ -248,6 +256,7 @@ def _summary(root: Path) -> dict[str, tuple[int, int, int, int, int, str]]:
     return out
 
 
+@pytest.mark.root
 def test_busybox_rootfs_matches_gnu_tar(busybox_template: Path, scratch: Path) -> None:
     import subprocess
 
