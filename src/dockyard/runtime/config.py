@@ -39,7 +39,7 @@ _ID_RE = re.compile(r"^[\w+\-.]+$")
 
 def validate_id(container_id: str) -> None:
     """Reject ids that are empty, contain `/`, or are `.`/`..` (they would escape the root)."""
-    if not container_id or container_id in (".", "..") or not _ID_RE.match(container_id):
+    if not container_id or container_id in (".", "..") or not _ID_RE.fullmatch(container_id):
         raise BadConfig(
             f"invalid container id {container_id!r}: use letters, digits, '_', '+', '-' and '.'"
         )
@@ -111,9 +111,10 @@ def validate_spec(spec: Spec, bundle: Path) -> None:
     new_ns = {ns["type"] for ns in linux.get("namespaces", []) if not ns.get("path")}
     if (spec.get("hostname") or spec.get("domainname")) and "uts" not in seen:
         raise _fail("hostname/domainname need a private uts namespace")
-    if ("user" in new_ns) != bool(linux.get("uidMappings") or linux.get("gidMappings")):
-        if "user" in new_ns:
-            raise _fail("a new user namespace needs linux.uidMappings and linux.gidMappings")
+    has_maps = (bool(linux.get("uidMappings")), bool(linux.get("gidMappings")))
+    if "user" in new_ns and not all(has_maps):
+        raise _fail("a new user namespace needs linux.uidMappings and linux.gidMappings")
+    if "user" not in new_ns and any(has_maps):
         raise _fail("uidMappings/gidMappings need a new user namespace")
     if linux.get("timeOffsets") and "time" not in new_ns:
         raise _fail("linux.timeOffsets needs a new time namespace")
@@ -122,5 +123,5 @@ def validate_spec(spec: Spec, bundle: Path) -> None:
         if not isinstance(dest, str) or not dest.startswith("/"):
             raise _fail(f"mount destination {dest!r} must be an absolute path")
     for key in linux.get("sysctl") or {}:
-        if "/" in key or ".." in key.split("."):
+        if "/" in key or not all(key.split(".")):
             raise _fail(f"invalid sysctl name {key!r}")

@@ -12,7 +12,7 @@ from dockyard.runtime.state import ContainerDir
 
 def parse_signal(text: str) -> int:
     """`TERM`, `SIGTERM`, `term` or `15` → 15; anything else is an `InvalidArgument`."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         number = int(text)
         if 0 < number < signal.NSIG:
             return number

@@ -189,11 +189,6 @@ def test_user_namespace_with_mappings(bundle: Path) -> None:
     validate_spec(spec, bundle)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config.py validate_spec accepts a new user ns with uidMappings but no "
-    "gidMappings although its own message says both are needed",
-)
 def test_user_namespace_with_only_uid_mappings(bundle: Path) -> None:
     spec = _with_linux(namespaces=[{"type": "mount"}, {"type": "user"}], uidMappings=MAPPING)
     with pytest.raises(BadConfig, match="gidMappings"):
@@ -244,10 +239,6 @@ def test_good_ids(good: str) -> None:
     validate_id(good)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config.py _ID_RE ends with `$`, which also matches before a trailing newline",
-)
 def test_id_with_trailing_newline_is_rejected() -> None:
     with pytest.raises(BadConfig):
         validate_id("abc\n")

@@ -41,11 +41,6 @@ def test_errors(text: str) -> None:
         parse_signal(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: container_kill.py parse_signal trusts str.isdigit(), which is true for "
-    "'\\u00b2' while int() refuses it: ValueError escapes instead of InvalidArgument",
-)
 def test_superscript_digit_is_an_invalid_argument() -> None:
     with pytest.raises(InvalidArgument):
         parse_signal("\u00b2")
