@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import resource
 import shutil
 import stat
 import tarfile
@@ -108,6 +109,9 @@ class _Extractor:
         self.dest = dest
         self.allow_devices = allow_devices
         self.root_fd = os.open(dest, _O_DIR)
+        # Keep well under the fd limit (1024 is common), leaving room for concurrent unpacks.
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        self.cache_limit = max(8, min(DIR_CACHE_LIMIT, soft // 8))
         self.dirs: dict[str, int] = {}
         self.new_gid: dict[int, int] = {}  # dir fd -> group a new entry in it gets
         self.stale = False
@@ -124,7 +128,7 @@ class _Extractor:
     def entry(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         rel = clean_name(member.name)
         # Only between entries: an fd handed out during one entry must stay open through it.
-        if self.stale or len(self.dirs) >= DIR_CACHE_LIMIT:
+        if self.stale or len(self.dirs) >= self.cache_limit:
             self._drop_cache()
         try:
             self._entry(tar, member, rel)
@@ -140,6 +144,8 @@ class _Extractor:
         """Set directory mtimes last: creating their children changed them."""
         self._drop_cache()
         for rel, mtime in reversed(self.dir_times):
+            if len(self.dirs) >= self.cache_limit:
+                self._drop_cache()
             try:
                 fd = self._dir_fd(rel, create=False)
             except OSError as exc:

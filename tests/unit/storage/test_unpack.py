@@ -271,3 +271,26 @@ def test_busybox_rootfs_matches_gnu_tar(busybox_template: Path, scratch: Path) -
     with blob.open("rb") as src:
         unpack(src, scratch / "ours")
     assert _summary(scratch / "ours") == _summary(scratch / "gnu")
+
+
+@pytest.mark.root
+def test_many_directories_under_a_low_fd_limit(scratch: Path) -> None:
+    import resource
+
+    entries = [e for i in range(600) for e in (d(f"d{i % 7}/sub{i}"), f(f"d{i % 7}/sub{i}/f"))]
+    raw = make_tar(entries)
+    (scratch / "l").mkdir()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            resource.setrlimit(resource.RLIMIT_NOFILE, (128, hard))
+            unpack(io.BytesIO(raw), scratch / "l", expected_diff_id=diff_id(raw))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert len(list((scratch / "l").rglob("f"))) == 600
+    assert (scratch / "l/d3/sub3").stat().st_mtime == 1_600_000_000
