@@ -83,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     module = importlib.import_module(f"dockyard.cli.{COMMANDS[command][0]}")
-    parser = argparse.ArgumentParser(prog=f"dockyard {command}", description=COMMANDS[command][1])
+    # `-h` is `--hostname` for run/create, as in Docker: help is `--help` only.
+    parser = argparse.ArgumentParser(
+        prog=f"dockyard {command}", description=COMMANDS[command][1], add_help=False
+    )
+    parser.add_argument("--help", action="help", help="show this help")
     handler: Callable[[argparse.Namespace, Path], int] = module.build(command, parser)
     parsed = parser.parse_args(rest[1:])
     from dockyard.errors import DockyardError

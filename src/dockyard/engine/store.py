@@ -154,8 +154,8 @@ class ContainerStore:
 
     def update(self, container_id: str, event: str | None = None, **fields: Any) -> None:
         """Set state columns (and record an event) in one transaction."""
-        if "health" in fields and fields["health"] is not None:
-            fields["health"] = json.dumps(fields["health"])
+        if "health" in fields:
+            fields["health"] = json.dumps(fields["health"]) if fields["health"] else ""
         if "config" in fields:
             fields["config"] = json.dumps(fields["config"])
         columns = ", ".join(f"{k} = ?" for k in fields)

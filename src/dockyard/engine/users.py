@@ -5,22 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.engine.spec import ResolvedUser
 from dockyard.errors import InvalidArgument
 
 
-@dataclass(frozen=True)
-class ResolvedUser:
-    """Numeric ids for the container's process."""
-
-    uid: int
-    gid: int
-    additional_gids: tuple[int, ...] = ()
-
-
 def _read(path: Path) -> list[list[str]]:
+    if not path.is_file():  # absent, or a whiteout (a character device) in a layer
+        return []
     try:
         text = path.read_text(errors="replace")
     except (FileNotFoundError, NotADirectoryError):
@@ -28,13 +21,13 @@ def _read(path: Path) -> list[list[str]]:
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def resolve_user(spec: str, etc: Path) -> ResolvedUser:
-    """`""`, `name`, `uid`, `name:group`, `uid:gid` → ids, using the files under `etc`."""
+def resolve_user(spec: str, passwd_file: Path | None, group_file: Path | None) -> ResolvedUser:
+    """`""`, `name`, `uid`, `name:group`, `uid:gid` → ids, using the image's passwd/group."""
     if not spec:
         spec = "0"
     user, _, group = spec.partition(":")
-    passwd = _read(etc / "passwd")
-    groups = _read(etc / "group")
+    passwd = _read(passwd_file) if passwd_file else []
+    groups = _read(group_file) if group_file else []
     uid: int | None = None
     gid: int | None = None
     name = None

@@ -1,0 +1,111 @@
+"""Talking to the root's monitor, starting it first when it is not running."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from dockyard.engine.paths import EnginePaths
+from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
+
+_ERRORS: dict[str, type[DockyardError]] = {
+    "NotFound": NotFound,
+    "ContainerNotFound": NotFound,
+    "Conflict": Conflict,
+    "InvalidArgument": InvalidArgument,
+    "Unavailable": Unavailable,
+}
+
+
+def _spawn(paths: EnginePaths) -> None:
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with open(paths.monitor_log, "ab") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "dockyard.engine.monitor.server", str(paths.root)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+class MonitorConnection:
+    """One connection to the monitor; JSON lines each way."""
+
+    def __init__(self, paths: EnginePaths, timeout: float = 10.0) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._buf = b""
+        deadline = time.monotonic() + timeout
+        spawned_at = 0.0
+        while True:
+            try:
+                self.sock.connect(str(paths.monitor_socket))
+                return
+            except (FileNotFoundError, ConnectionRefusedError):
+                pass
+            now = time.monotonic()
+            if now > deadline:
+                self.sock.close()
+                raise Unavailable(
+                    f"the container monitor for {paths.root} did not start: see {paths.monitor_log}"
+                )
+            if now - spawned_at > 1.0:
+                _spawn(paths)
+                spawned_at = now
+            time.sleep(0.005)
+
+    def send(self, fds: list[int] | None = None, **message: Any) -> None:
+        data = json.dumps(message).encode() + b"\n"
+        if fds:
+            socket.send_fds(self.sock, [data], fds)
+        else:
+            self.sock.sendall(data)
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        """Messages from the monitor until it closes the connection."""
+        while True:
+            while b"\n" in self._buf:
+                line, self._buf = self._buf.split(b"\n", 1)
+                yield json.loads(line)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return
+            self._buf += chunk
+
+    def request(self, fds: list[int] | None = None, **message: Any) -> dict[str, Any]:
+        """Send one request and return the first reply; an error reply is raised."""
+        self.send(fds, **message)
+        for reply in self.messages():
+            return check(reply)
+        raise Unavailable("the container monitor closed the connection")
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def check(reply: dict[str, Any]) -> dict[str, Any]:
+    """Raise the dockyard error a reply carries."""
+    if "error" in reply:
+        raise _ERRORS.get(str(reply.get("kind")), DockyardError)(str(reply["error"]))
+    return reply
+
+
+def request(paths: EnginePaths, **message: Any) -> dict[str, Any]:
+    """One request on a fresh connection."""
+    conn = MonitorConnection(paths)
+    try:
+        return conn.request(**message)
+    finally:
+        conn.close()
+
+
+__all__ = ["MonitorConnection", "check", "os", "request"]
