@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import shutil
 import stat
 import time
@@ -141,6 +142,9 @@ class _Records:
 
     def delete(self, key: str) -> None:
         record = self.get(key)
+        where = mounted_at(self.dir(record) / "fs")
+        if where is not None:
+            raise Conflict(f"snapshot {key!r} is mounted at {where}: unmount it first")
         # Data first, row last: a crash in between leaves a row whose remove() can be retried.
         if self.dir(record).exists():
             shutil.rmtree(self.dir(record))
@@ -296,3 +300,42 @@ def disk_usage(path: Path) -> Usage:
             if stat.S_ISDIR(st.st_mode):
                 stack.append(entry.path)
     return Usage(size, len(seen))
+
+
+def mounted_at(path: Path) -> str | None:
+    """Where `path` is in use by a mount of this mount namespace (bind source or overlay
+    upperdir), from /proc/self/mountinfo (proc(5)); None if nowhere or if it is gone."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    text = str(path)
+    mounts: list[tuple[str, str, str, str]] = []  # (dev, root, mount point, whole line)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            mounts.append((fields[2], _unescape(fields[3]), _unescape(fields[4]), line))
+    for _, _, point, line in mounts:
+        if f"upperdir={text}," in line or line.rstrip().endswith(f"upperdir={text}"):
+            return point
+    # A bind mount names its source by the path inside the source's file system: find the
+    # mount that holds `path` (longest mount point above it) to learn that path.
+    holders = [m for m in mounts if m[0] == dev and _is_under(text, m[2])]
+    if not holders:
+        return None
+    _, root, point, _ = max(holders, key=lambda m: len(m[2]))
+    inside = os.path.normpath(os.path.join(root, os.path.relpath(text, point)))
+    for mdev, mroot, mpoint, _ in mounts:
+        if mdev == dev and mroot == inside:
+            return mpoint
+    return None
+
+
+def _is_under(path: str, point: str) -> bool:
+    return point in ("/", path) or path.startswith(point.rstrip("/") + "/")
+
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo octal.
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)

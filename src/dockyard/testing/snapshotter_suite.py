@@ -311,6 +311,14 @@ def check_snapshots_pin_their_layers(h: Harness) -> None:
     assert sorted(h.layers.prune()) == sorted([h.base, h.top])
 
 
+def check_remove_refuses_a_mounted_snapshot(h: Harness) -> None:
+    """Removing a mounted active snapshot is a conflict; after unmounting it works."""
+    h.snapshotter.prepare("busy", [h.base])
+    with _Mounted(h, "busy", "busy"):
+        _expect(Conflict, lambda: h.snapshotter.remove("busy"))
+    h.snapshotter.remove("busy")
+
+
 CHECKS: tuple[Callable[[Harness], None], ...] = (
     check_prepare_merges_layers,
     check_active_snapshots_are_isolated,
@@ -318,6 +326,7 @@ CHECKS: tuple[Callable[[Harness], None], ...] = (
     check_prepare_without_parents,
     check_errors,
     check_snapshots_pin_their_layers,
+    check_remove_refuses_a_mounted_snapshot,
 )
 
 
