@@ -123,7 +123,7 @@ def parse_ulimit(text: str) -> Ulimit:
 
 
 RestartName = Literal["no", "always", "unless-stopped", "on-failure"]
-_RESTART_NAMES: tuple[RestartName, ...] = ("no", "always", "unless-stopped", "on-failure")
+RESTART_NAMES: tuple[RestartName, ...] = ("no", "always", "unless-stopped", "on-failure")
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ class RestartPolicy:
 def parse_restart(text: str) -> RestartPolicy:
     """`no`, `always`, `unless-stopped`, `on-failure[:N]` → RestartPolicy."""
     name, sep, count = text.partition(":")
-    for known in _RESTART_NAMES:
+    for known in RESTART_NAMES:
         if name == known:
             break
     else:

@@ -83,7 +83,7 @@ def test_env_file_missing(tmp_path: Path) -> None:
 @given(
     st.dictionaries(
         st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True),
-        st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r")),
+        st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\n\r")),
         max_size=8,
     )
 )
