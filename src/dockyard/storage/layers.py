@@ -136,17 +136,21 @@ class LayerStore:
                 conn.execute("DELETE FROM layers WHERE diff_id = ?", (diff_id,))
             self._discard(layer.path)
 
+    def reclaimable(self) -> builtins.list[Layer]:
+        """The layers `prune()` would remove now: no image and no snapshot uses them."""
+        rows = self.db.query(
+            "SELECT diff_id, size, refcount FROM layers WHERE refcount = 0 AND diff_id NOT IN "
+            "(SELECT diff_id FROM snapshot_layers) ORDER BY diff_id"
+        )
+        return [self._layer(r["diff_id"], r["size"], r["refcount"]) for r in rows]
+
     def prune(self) -> builtins.list[str]:
         """Remove every layer no image or snapshot references; returns their diff-IDs."""
-        rows = self.db.query(
-            "SELECT diff_id FROM layers WHERE refcount = 0 AND diff_id NOT IN "
-            "(SELECT diff_id FROM snapshot_layers)"
-        )
         removed: builtins.list[str] = []
-        for row in rows:
+        for layer in self.reclaimable():
             with contextlib.suppress(Conflict, NotFound):  # taken or removed meanwhile
-                self.remove(row["diff_id"])
-                removed.append(row["diff_id"])
+                self.remove(layer.diff_id)
+                removed.append(layer.diff_id)
         return removed
 
     def clean_tmp(self) -> builtins.list[str]:

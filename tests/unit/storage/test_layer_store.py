@@ -54,11 +54,13 @@ def test_refcounts_guard_removal(scratch: Path) -> None:
     assert store.acquire(DIFF_ID) == 2
     with pytest.raises(Conflict, match="in use"):
         store.remove(DIFF_ID)
+    assert store.reclaimable() == []
     assert store.prune() == []
     assert store.release(DIFF_ID) == 1
     assert store.release(DIFF_ID) == 0
     with pytest.raises(Conflict):
         store.release(DIFF_ID)
+    assert store.reclaimable() == [store.get(DIFF_ID)]
     assert store.prune() == [DIFF_ID]
     assert not layer.path.exists()
     assert not store.exists(DIFF_ID)
