@@ -232,19 +232,28 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
     """`run`: create, start, and (unless detached) stream output and return the exit code."""
     from dockyard.cli.attach import stream_until_exit
     from dockyard.engine.container_start import start_container
+    from dockyard.runtime.errors import ExecutableNotFound, ExecutableNotRunnable
 
     row = create_from_args(engine, args)
-    if args.detach:
-        start_container(engine, row.id).close()
-        print(row.id)
-        return 0
     stdin_fd = None
-    if args.interactive and not args.tty:
+    if args.interactive and not args.tty and not args.detach:
         stdin_fd = os.dup(0)
     try:
-        conn = start_container(engine, row.id, stdin_fd=stdin_fd, attach=True)
+        conn = start_container(engine, row.id, stdin_fd=stdin_fd, attach=not args.detach)
+    except (ExecutableNotFound, ExecutableNotRunnable) as e:
+        # Docker: the container stays "Created" (removed with --rm); 127 not found, 126 not run.
+        if args.rm:
+            from dockyard.engine.container_remove import remove_container
+
+            remove_container(engine, row.id, force=True)
+        sys.stderr.write(f"dockyard: {e}\n")
+        return 127 if isinstance(e, ExecutableNotFound) else 126
     finally:
         if stdin_fd is not None:
             os.close(stdin_fd)
+    if args.detach:
+        conn.close()
+        print(row.id)
+        return 0
     code = stream_until_exit(conn, tty=args.tty, container_id=row.id if args.interactive else "")
     return code

@@ -14,6 +14,7 @@ from typing import Any
 
 from dockyard.engine.paths import EnginePaths
 from dockyard.errors import Conflict, DockyardError, InvalidArgument, NotFound, Unavailable
+from dockyard.runtime.errors import ExecutableNotFound, ExecutableNotRunnable
 
 _ERRORS: dict[str, type[DockyardError]] = {
     "NotFound": NotFound,
@@ -21,6 +22,8 @@ _ERRORS: dict[str, type[DockyardError]] = {
     "Conflict": Conflict,
     "InvalidArgument": InvalidArgument,
     "Unavailable": Unavailable,
+    "ExecutableNotFound": ExecutableNotFound,
+    "ExecutableNotRunnable": ExecutableNotRunnable,
 }
 
 
