@@ -145,13 +145,15 @@ def _default_mounts(shm_size: int) -> list[Mount]:
     ]  # fmt: skip
 
 
-# The device cgroup rules of moby's default spec plus runc's always-allowed ptys and tun.
+# The device cgroup rules of moby's default spec plus runc's always-allowed full, ptys and tun
+# (the runtime creates /dev/full with the other default devices).
 _DEFAULT_DEVICE_RULES: tuple[DeviceCgroup, ...] = (
     {"allow": False, "access": "rwm"},
     {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},  # zero
     {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},  # null
     {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},  # urandom
     {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},  # random
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},  # full
     {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},  # tty
     {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},  # console
     {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},  # ptmx
