@@ -10,14 +10,24 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
 from dockyard.errors import InvalidArgument
 
 # go-units' sizeRegex: a decimal number, an optional unit, an optional "i" and "b".
-_SIZE = re.compile(r"^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+_SIZE = re.compile(r"^([0-9]+(?:\.[0-9]+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
+# Go's strconv.ParseInt: ASCII digits and a sign only (Python's int() also takes "1_000",
+# spaces and other scripts' digits).
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+
+
+def _is_int(text: str) -> bool:
+    return bool(_INT.match(text))
+
+
 _BINARY = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 
@@ -36,14 +46,9 @@ def parse_bytes(text: str, flag: str = "--memory", *, allow_unlimited: bool = Fa
 
 def parse_cpus(text: str, flag: str = "--cpus") -> int:
     """`1.5` → 1_500_000_000 nano-CPUs; zero, negative or finer than 1e-9 is an error."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidArgument(
-            f'invalid {flag} "{text}": use a decimal number such as 1.5'
-        ) from None
-    if not value.is_finite():
+    if not _DECIMAL.match(text):
         raise InvalidArgument(f'invalid {flag} "{text}": use a decimal number such as 1.5')
+    value = Decimal(text)
     if value <= 0:
         raise InvalidArgument(f"{flag} must be greater than 0")
     nano = value * 1_000_000_000
@@ -54,10 +59,9 @@ def parse_cpus(text: str, flag: str = "--cpus") -> int:
 
 def parse_int(text: str, flag: str, *, minimum: int | None = None) -> int:
     """A decimal integer flag value (`--cpu-shares`, `--pids-limit`, `--oom-score-adj`…)."""
-    try:
-        value = int(text.strip(), 10)
-    except ValueError:
-        raise InvalidArgument(f'invalid {flag} "{text}": use a whole number') from None
+    if not _is_int(text):
+        raise InvalidArgument(f'invalid {flag} "{text}": use a whole number')
+    value = int(text)
     if minimum is not None and value < minimum:
         raise InvalidArgument(f'invalid {flag} "{text}": use a number of at least {minimum}')
     return value
@@ -110,10 +114,9 @@ def parse_ulimit(text: str) -> Ulimit:
     parts = limits.split(":")
     if len(parts) > 2:
         raise InvalidArgument(f'invalid --ulimit "{text}": give at most two limits, SOFT[:HARD]')
-    try:
-        values = [int(p, 10) for p in parts]
-    except ValueError:
-        raise InvalidArgument(f'invalid --ulimit "{text}": limits must be whole numbers') from None
+    if not all(_is_int(p) for p in parts):
+        raise InvalidArgument(f'invalid --ulimit "{text}": limits must be whole numbers')
+    values = [int(p) for p in parts]
     soft, hard = values[0], values[-1]
     if hard != -1 and (soft == -1 or soft > hard):
         raise InvalidArgument(
@@ -150,7 +153,7 @@ def parse_restart(text: str) -> RestartPolicy:
         raise InvalidArgument(
             f'invalid --restart "{text}": only on-failure takes a retry count, e.g. on-failure:3'
         )
-    if not count.isdigit():
+    if not count.isascii() or not count.isdigit():
         raise InvalidArgument(
             f'invalid --restart "{text}": the retry count must be a whole number of at least 0'
         )
@@ -168,7 +171,7 @@ _DURATION_UNITS = {
     "m": 60_000_000_000,
     "h": 3_600_000_000_000,
 }
-_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_PART = re.compile(r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 def parse_duration(text: str, flag: str = "--health-interval") -> int:
@@ -196,7 +199,7 @@ def parse_signal(text: str, flag: str = "--stop-signal") -> int:
     """`SIGTERM`, `TERM`, `term` or `15` → the signal number."""
     import signal
 
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         number = int(text)
         if 0 < number < signal.NSIG:
             return number
@@ -209,7 +212,7 @@ def parse_signal(text: str, flag: str = "--stop-signal") -> int:
     raise InvalidArgument(f'invalid {flag} "{text}": use a signal name like SIGTERM or a number')
 
 
-_CPUSET_PART = re.compile(r"^(\d+)(?:-(\d+))?$")
+_CPUSET_PART = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")
 
 
 def parse_cpuset(text: str, flag: str = "--cpuset-cpus") -> str:
@@ -422,7 +425,7 @@ class PortBinding:
 
 def _port_range(text: str, what: str, spec: str) -> tuple[int, int]:
     lo, sep, hi = text.partition("-")
-    if not lo.isdigit() or (sep and not hi.isdigit()):
+    if not re.match(r"^[0-9]+$", lo) or (sep and not re.match(r"^[0-9]+$", hi)):
         raise InvalidArgument(f'invalid -p "{spec}": {what} {text!r} is not a port or a range')
     start, end = int(lo), int(hi) if sep else int(lo)
     if not 0 <= start <= 65535 or not 0 <= end <= 65535 or end < start:
@@ -617,12 +620,9 @@ def parse_mount(text: str) -> MountSpec:
         elif key == "tmpfs-size":
             size = parse_bytes(value, "--mount tmpfs-size")
         elif key == "tmpfs-mode":
-            try:
-                mode = int(value, 8)
-            except ValueError:
-                raise InvalidArgument(
-                    f'invalid --mount "{text}": tmpfs-mode is octal, e.g. 1777'
-                ) from None
+            if not re.match(r"^[0-7]{1,4}$", value):
+                raise InvalidArgument(f'invalid --mount "{text}": tmpfs-mode is octal, e.g. 1777')
+            mode = int(value, 8)
         elif key in ("volume-driver", "volume-label", "consistency", "bind-nonrecursive"):
             continue  # accepted for compatibility; only the local driver exists here
         else:

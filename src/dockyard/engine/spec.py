@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dockyard.engine.config import DEFAULT_SHM_SIZE, ContainerConfig, ImageConfigView, merge_image
+from dockyard.engine.config import (
+    DEFAULT_SHM_SIZE,
+    ContainerConfig,
+    HostConfig,
+    ImageConfigView,
+    merge_image,
+)
 from dockyard.engine.envfile import merge_env
 from dockyard.engine.options import MountType, parse_security_opt, security_settings
 from dockyard.errors import InvalidArgument
@@ -262,6 +268,40 @@ def _mounts(
     return spec_mounts
 
 
+MIN_MEMORY = 6 << 20  # moby's linuxMinMemory
+
+
+def validate_resources(host: HostConfig, ncpus: int | None = None) -> None:
+    """Reject the resource combinations Docker's daemon rejects; `ncpus` caps `--cpus`."""
+    if host.memory and host.memory < MIN_MEMORY:
+        raise InvalidArgument("--memory: the minimum memory limit allowed is 6MB; raise it")
+    if host.memory_swap and not host.memory:
+        raise InvalidArgument("--memory-swap needs --memory too: set both, or neither")
+    if host.memory_swap > 0 and host.memory_swap < host.memory:
+        raise InvalidArgument(
+            "--memory-swap must be at least --memory: raise it, or use -1 for unlimited swap"
+        )
+    if host.memory and host.memory_reservation > host.memory:
+        raise InvalidArgument("--memory-reservation must not exceed --memory: lower it")
+    if host.nano_cpus and (host.cpu_quota or host.cpu_period):
+        raise InvalidArgument(
+            "--cpus conflicts with --cpu-period/--cpu-quota: use one or the other"
+        )
+    if ncpus is not None and host.nano_cpus > ncpus * 1_000_000_000:
+        raise InvalidArgument(
+            f"--cpus: the range of CPUs is from 0.01 to {ncpus}.00, as there are only {ncpus} "
+            "CPUs available"
+        )
+    if host.cpu_period and not 1000 <= host.cpu_period <= 1_000_000:
+        raise InvalidArgument("--cpu-period must be between 1000 (1ms) and 1000000 (1s)")
+    if host.cpu_quota and 0 < host.cpu_quota < 1000:
+        raise InvalidArgument("--cpu-quota must be at least 1000 (1ms), or -1 for unlimited")
+    if not -1000 <= host.oom_score_adj <= 1000:
+        raise InvalidArgument(f"--oom-score-adj {host.oom_score_adj}: use -1000 to 1000")
+    if host.shm_size < 0:
+        raise InvalidArgument("--shm-size must not be negative")
+
+
 def _resources(cfg: ContainerConfig, devices: Sequence[ResolvedDevice]) -> Resources:
     host = cfg.host
     res: Resources = {}
@@ -283,21 +323,11 @@ def _resources(cfg: ContainerConfig, devices: Sequence[ResolvedDevice]) -> Resou
             memory["swap"] = 2 * host.memory
         else:
             memory["swap"] = host.memory_swap
-    elif host.memory_swap:
-        raise InvalidArgument("--memory-swap needs --memory too: set both, or neither")
-    if host.memory_swap > 0 and host.memory > 0 and host.memory_swap < host.memory:
-        raise InvalidArgument(
-            "--memory-swap must be at least --memory: raise it, or use -1 for unlimited swap"
-        )
     if host.memory_reservation > 0:
         memory["reservation"] = host.memory_reservation
     if memory:
         res["memory"] = memory
     cpu: CPU = {}
-    if host.nano_cpus and (host.cpu_quota or host.cpu_period):
-        raise InvalidArgument(
-            "--cpus conflicts with --cpu-period/--cpu-quota: use one or the other"
-        )
     if host.cpu_shares:
         cpu["shares"] = host.cpu_shares
     if host.nano_cpus:
@@ -358,6 +388,7 @@ def build_spec(
     init_path: str | None = None,
     devices: Sequence[ResolvedDevice] = (),
     all_capabilities: Sequence[str] | None = None,
+    ncpus: int | None = None,
 ) -> Spec:
     """The runtime spec of a container as Docker would run it.
 
@@ -366,10 +397,11 @@ def build_spec(
     `--network container:X` (or one prepared by the network layer); `cgroupns` gives a private
     cgroup namespace (Docker's choice on cgroup v2, not on v1); `seccomp_profile` is the
     Docker-format profile to apply (None: no seccomp); `devices` are `--device` nodes, or every
-    host device when privileged.
+    host device when privileged; `ncpus` (the host's CPU count) bounds `--cpus`.
     """
     merged = merge_image(cfg, image)
     host = cfg.host
+    validate_resources(host, ncpus)
     args = [*(merged.entrypoint or ()), *(merged.cmd or ())]
     if not args:
         raise InvalidArgument(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from dockyard.engine.options import (
     parse_device,
     parse_duration,
     parse_expose,
+    parse_int,
     parse_label,
     parse_mount,
     parse_network,
@@ -32,6 +34,7 @@ from dockyard.engine.options import (
     parse_restart,
     parse_security_opt,
     parse_signal,
+    parse_sysctl,
     parse_tmpfs,
     parse_ulimit,
     parse_user,
@@ -392,3 +395,31 @@ def test_parse_device() -> None:
     for bad in ("dev/x", "/dev/x:/dev/y:rwx", "/dev/x:rel", "/a:/b:r:w"):
         with pytest.raises(InvalidArgument, match=rf'^invalid --device "{bad}"'):
             parse_device(bad)
+
+
+def test_parse_int() -> None:
+    assert parse_int("512", "--cpu-shares") == 512
+    assert parse_int("-1", "--pids-limit") == -1
+    for bad in ("1_000", " 5", "٣", "1.5", "", "x"):
+        with pytest.raises(InvalidArgument) as e:
+            parse_int(bad, "--cpu-shares")
+        assert str(e.value) == f'invalid --cpu-shares "{bad}": use a whole number'
+    with pytest.raises(InvalidArgument, match="at least 0"):
+        parse_int("-5", "--cpu-shares", minimum=0)
+
+
+def test_parse_sysctl() -> None:
+    assert parse_sysctl("net.core.somaxconn=1024") == ("net.core.somaxconn", "1024")
+    assert parse_sysctl("kernel.msgmax=") == ("kernel.msgmax", "")
+    for bad in ("net", "net.core.somaxconn", "../x=1", "net..x=1"):
+        with pytest.raises(InvalidArgument, match=rf'^invalid --sysctl "{re.escape(bad)}"'):
+            parse_sysctl(bad)
+
+
+@pytest.mark.parametrize("text", ["٣", "1_000", "²"])
+def test_only_ascii_digits(text: str) -> None:
+    for parse in (parse_cpus, parse_signal, parse_cpuset, parse_restart, parse_duration):
+        with pytest.raises(InvalidArgument):
+            parse(text if parse is not parse_restart else f"on-failure:{text}")
+    with pytest.raises(InvalidArgument):
+        parse_ulimit(f"nofile={text}")

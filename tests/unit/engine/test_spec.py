@@ -335,3 +335,24 @@ def test_mount_order_and_overrides(tmp_path: Path) -> None:
 def test_domainname(tmp_path: Path) -> None:
     spec = _build(tmp_path, cfg=ContainerConfig(image="x", domainname="example.org"))
     assert spec["domainname"] == "example.org"
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        (HostConfig(memory=1 << 20), "minimum memory limit allowed is 6MB"),
+        (HostConfig(memory=10 << 20, memory_reservation=20 << 20), "must not exceed --memory"),
+        (HostConfig(cpu_period=500), "--cpu-period must be between"),
+        (HostConfig(cpu_quota=10), "--cpu-quota must be at least 1000"),
+        (HostConfig(oom_score_adj=1001), "use -1000 to 1000"),
+        (HostConfig(nano_cpus=3 * 10**9), "only 2 CPUs available"),
+    ],
+)
+def test_resource_validation(tmp_path: Path, host: HostConfig, why: str) -> None:
+    with pytest.raises(InvalidArgument, match=why):
+        _build(tmp_path, host, ncpus=2)
+
+
+def test_cpus_within_host(tmp_path: Path) -> None:
+    spec = _build(tmp_path, HostConfig(nano_cpus=2 * 10**9), ncpus=2)
+    assert spec["linux"]["resources"]["cpu"]["quota"] == 200_000
