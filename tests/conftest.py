@@ -15,10 +15,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from dockyard.testing.rootfs import make_busybox_rootfs
 
 CGROUP_FS = Path("/sys/fs/cgroup")
+
+# CI runs are repeatable: the same examples every time (developers' runs still explore).
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
