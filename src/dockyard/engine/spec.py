@@ -10,6 +10,7 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from dockyard.engine.config import (
@@ -55,6 +56,9 @@ MASKED_PATHS: tuple[str, ...] = (
     "/proc/scsi",
     "/sys/firmware",
     "/sys/devices/virtual/powercap",
+)
+NETWORK_SYSCTLS: Mapping[str, str] = MappingProxyType(
+    {"net.ipv4.ip_unprivileged_port_start": "0", "net.ipv4.ping_group_range": "0 2147483647"}
 )
 READONLY_PATHS: tuple[str, ...] = (
     "/proc/bus",
@@ -452,8 +456,14 @@ def build_spec(
             for d in devices
         ]  # fmt: skip
         linux["devices"] = spec_devices
-    if host.sysctls:
-        linux["sysctl"] = dict(host.sysctls)
+    sysctls: dict[str, str] = {}
+    if host.network_mode != "host" and not host.network_mode.startswith("container:"):
+        # Docker ≥ 20.10 in a private network namespace: ping and ports below 1024 without
+        # CAP_NET_RAW / CAP_NET_BIND_SERVICE (moby #41030); the user's --sysctl wins.
+        sysctls.update(NETWORK_SYSCTLS)
+    sysctls.update(host.sysctls)
+    if sysctls:
+        linux["sysctl"] = sysctls
     if not host.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)

@@ -11,6 +11,7 @@ from dockyard.engine.config import ContainerConfig, HostConfig, ImageConfigView
 from dockyard.engine.options import Ulimit
 from dockyard.engine.spec import (
     MASKED_PATHS,
+    NETWORK_SYSCTLS,
     READONLY_PATHS,
     ResolvedDevice,
     ResolvedMount,
@@ -254,7 +255,7 @@ def test_rlimits_sysctls_oom_score(tmp_path: Path) -> None:
         {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 2048},
         {"type": "RLIMIT_CORE", "soft": -1, "hard": -1},
     ]
-    assert spec["linux"]["sysctl"] == {"net.core.somaxconn": "1024"}
+    assert spec["linux"]["sysctl"] == {**NETWORK_SYSCTLS, "net.core.somaxconn": "1024"}
     assert spec["process"]["oomScoreAdj"] == 500
     assert f"size={128 << 20}" in _mount(spec, "/dev/shm")["options"]
 
@@ -293,14 +294,19 @@ def test_init(tmp_path: Path) -> None:
 
 
 def test_network_modes(tmp_path: Path) -> None:
-    host_ns = _build(tmp_path, HostConfig(network_mode="host"))["linux"]["namespaces"]
-    assert "network" not in [ns["type"] for ns in host_ns]
+    on_host = _build(tmp_path, HostConfig(network_mode="host"))["linux"]
+    assert "network" not in [ns["type"] for ns in on_host["namespaces"]]
+    assert "sysctl" not in on_host  # the host's own network settings are not touched
+    assert _build(tmp_path)["linux"]["sysctl"] == NETWORK_SYSCTLS
+    mine = _build(tmp_path, HostConfig(sysctls={"net.ipv4.ip_unprivileged_port_start": "80"}))
+    assert mine["linux"]["sysctl"]["net.ipv4.ip_unprivileged_port_start"] == "80"
     none_ns = _build(tmp_path, HostConfig(network_mode="none"))["linux"]["namespaces"]
     assert {"type": "network"} in none_ns
     joined = _build(
         tmp_path, HostConfig(network_mode="container:web"), network_ns_path="/proc/self/ns/net"
     )
     assert {"type": "network", "path": "/proc/self/ns/net"} in joined["linux"]["namespaces"]
+    assert "sysctl" not in joined["linux"]
     with pytest.raises(InvalidArgument, match="--network container:web"):
         _build(tmp_path, HostConfig(network_mode="container:web"))
 
