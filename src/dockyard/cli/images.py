@@ -282,15 +282,19 @@ def pull(args: argparse.Namespace, root: Path) -> int:
     from dockyard.image.pull import pull_image
     from dockyard.image.reference import parse_reference
 
-    ref = parse_reference(args.reference, default_tag=not args.all_tags)
-    if args.all_tags and (ref.tag or ref.digest):
+    given = parse_reference(args.reference, default_tag=False)
+    if args.all_tags and (given.tag or given.digest):
         raise InvalidArgument("tag can't be used with --all-tags/-a: give the repository only")
+    defaulted = not (args.all_tags or given.tag or given.digest)
+    ref = given.with_tag("latest") if defaulted else given
     platform = parse_platform(args.platform) if args.platform else None
     engine = _engine(root)
     # Leftovers of a killed pull: temp files no live writer holds.
     engine.images.content.clean_ingest()
     engine.layers.clean_tmp()
     progress = progress_for(sys.stdout, quiet=args.quiet)
+    if defaulted:
+        progress.message("Using default tag: latest")
     try:
         with _client() as client:
             refs = [ref.with_tag(t) for t in client.list_tags(ref)] if args.all_tags else [ref]

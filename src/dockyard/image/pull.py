@@ -208,8 +208,8 @@ def pull_image(
 ) -> PullResult:
     """Pull `ref` (the host's platform from an index, or `platform`) and record it."""
     progress = progress or QuietProgress()
-    progress.message(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
     resolved = client.resolve(ref, platform)
+    progress.message(f"{ref.tag or ref.digest}: Pulling from {ref.path}")
     if is_index(resolved.manifest.document):
         raise InvalidArgument(f"{ref} is not an image manifest: nothing to pull")
     manifest = cast("Manifest", resolved.manifest.document)
