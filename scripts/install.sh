@@ -9,6 +9,7 @@ packages=(
   libseccomp2                    # seccomp filters (loaded with ctypes)
   busybox-static                 # the offline busybox image and test root file systems
   runc                           # the oracle the runtime's tests compare with
+  tini                           # `run --init`: a minimal init as PID 1
   umoci skopeo docker-registry   # independent image tools and a local OCI registry for tests
   nftables iproute2              # networking
   mmdebstrap                     # offline Debian base images

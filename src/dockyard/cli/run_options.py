@@ -143,6 +143,10 @@ def config_from_args(args: argparse.Namespace) -> ContainerConfig:
     if args.rm and restart.name != "no":
         raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
     network = o.parse_network(args.network)
+    if args.stop_signal:
+        o.parse_signal(args.stop_signal, "--stop-signal")
+    if args.user:
+        o.parse_user(args.user)
     command = list(args.command)
     if command and command[0] == "--":
         command = command[1:]

@@ -17,7 +17,13 @@ from typing import Any
 from dockyard.engine.config import ContainerConfig, ImageConfigView, merge_image, process_args
 from dockyard.engine.names import new_id, random_name, validate_name
 from dockyard.engine.service import Engine
-from dockyard.engine.spec import ResolvedMount, build_spec
+from dockyard.engine.spec import (
+    ResolvedDevice,
+    ResolvedMount,
+    build_spec,
+    host_device,
+    validate_resources,
+)
 from dockyard.engine.store import ContainerRow
 from dockyard.engine.users import resolve_user
 from dockyard.engine.volumes import Volume
@@ -174,8 +180,50 @@ def _seccomp(cfg: ContainerConfig) -> dict[str, Any] | None:
     return profile
 
 
+def host_capabilities() -> list[str]:
+    """The capabilities we hold (privileged and ALL cannot give a container more than that:
+    a host without CAP_SYS_RESOURCE, like a container-in-a-VM, would fail every capset)."""
+    from dockyard.runtime.capabilities import CAPABILITY_NAMES, read_last_cap
+
+    with open("/proc/self/status") as f:
+        permitted = next(int(line.split()[1], 16) for line in f if line.startswith("CapPrm:"))
+    known = CAPABILITY_NAMES[: read_last_cap() + 1]
+    return [name for i, name in enumerate(known) if permitted & (1 << i)]
+
+
+def cgroup_v2() -> bool:
+    """Docker gives a private cgroup namespace on cgroup v2 hosts only."""
+    from dockyard.runtime.cgroups import detect_layout
+
+    return detect_layout().kind == "v2"
+
+
+def _devices(cfg: ContainerConfig) -> list[ResolvedDevice]:
+    if cfg.host.privileged:
+        devices = []
+        for entry in sorted(Path("/dev").iterdir()):
+            with contextlib.suppress(InvalidArgument, OSError):
+                devices.append(host_device(str(entry), str(entry)))
+        return devices
+    return [
+        host_device(d.path_on_host, d.path_in_container, d.permissions) for d in cfg.host.devices
+    ]
+
+
+def _network_ns(engine: Engine, cfg: ContainerConfig) -> str | None:
+    """`--network container:X` joins X's network namespace (X must be running)."""
+    mode = cfg.host.network_mode
+    if not mode.startswith("container:"):
+        return None
+    other = engine.containers.find(mode.split(":", 1)[1])
+    if other.status != "running" or not other.pid:
+        raise Conflict(f"cannot join network of a non running container: {other.id}")
+    return f"/proc/{other.pid}/ns/net"
+
+
 def create_container(engine: Engine, cfg: ContainerConfig, name: str | None = None) -> ContainerRow:
     """Create (but do not start) a container of `cfg.image`."""
+    validate_resources(cfg.host, os.cpu_count())
     try:
         image = engine.images.resolve(cfg.image)
     except NotFound:
@@ -224,6 +272,11 @@ def create_container(engine: Engine, cfg: ContainerConfig, name: str | None = No
         spec = build_spec(
             cfg,
             view,
+            ncpus=os.cpu_count(),
+            all_capabilities=host_capabilities(),
+            cgroupns=cgroup_v2(),
+            devices=_devices(cfg),
+            network_ns_path=_network_ns(engine, cfg),
             container_id=container_id,
             rootfs=str(paths.rootfs(container_id)),
             mounts=mounts,

@@ -330,3 +330,74 @@ def test_command_not_found_and_not_executable(dockyard: Dockyard) -> None:
     assert dockyard("run", "--rm", "busybox", "no-such-cmd").returncode == 127
     assert dockyard("run", "--rm", "busybox", "/etc/passwd").returncode == 126
     assert dockyard("ps", "-aq", check=True).stdout == ""
+
+
+def test_security_and_namespace_flags(dockyard: Dockyard) -> None:
+    caps = dockyard(
+        "run",
+        "--rm",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "NET_BIND_SERVICE",
+        "busybox",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    )
+    assert caps.stdout.split() == ["CapEff:", f"{1 << 10:016x}"]
+    ro = dockyard("run", "--rm", "--read-only", "busybox", "sh", "-c", "touch /x || echo refused")
+    assert "refused" in ro.stdout
+    nnp = dockyard(
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    )
+    assert nnp.stdout.split() == ["NoNewPrivs:", "1"]
+    priv = dockyard("run", "--rm", "--privileged", "busybox", "grep", "CapEff", "/proc/self/status")
+    assert int(priv.stdout.split()[1], 16) > 0xA80425FB
+    host = dockyard(
+        "run",
+        "--rm",
+        "--hostname",
+        "box1",
+        "--add-host",
+        "db:10.1.2.3",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; grep db /etc/hosts",
+    )
+    assert host.stdout.split() == ["box1", "10.1.2.3", "db"]
+    net = dockyard("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
+    assert net.stdout.split() == ["lo"]
+
+
+def test_network_container_mode_and_devices_and_labels(dockyard: Dockyard) -> None:
+    dockyard(
+        "run", "-d", "--name", "base", "--label", "tier=db", "busybox", "sleep", "30", check=True
+    )
+    base_pid = state(dockyard, "base")["Pid"]
+    inode = os.readlink(f"/proc/{base_pid}/ns/net")
+    shared = dockyard(
+        "run", "--rm", "--network", "container:base", "busybox", "readlink", "/proc/self/ns/net"
+    )
+    assert shared.stdout.strip() == inode
+    dev = dockyard(
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /dev/mynull && echo ok",
+    )
+    assert dev.stdout == "ok\n"
+    assert dockyard("ps", "-q", "--filter", "label=tier=db", check=True).stdout.strip() != ""
+    assert dockyard("ps", "-q", "--filter", "label=tier=web", check=True).stdout == ""
