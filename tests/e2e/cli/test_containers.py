@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Dockyard
+from .conftest import DOCKYARD, Dockyard
 
 pytestmark = pytest.mark.root
 
@@ -401,3 +401,78 @@ def test_network_container_mode_and_devices_and_labels(dockyard: Dockyard) -> No
     assert dev.stdout == "ok\n"
     assert dockyard("ps", "-q", "--filter", "label=tier=db", check=True).stdout.strip() != ""
     assert dockyard("ps", "-q", "--filter", "label=tier=web", check=True).stdout == ""
+
+
+def test_init_reaps_and_is_pid_1(dockyard: Dockyard) -> None:
+    proc = dockyard(
+        "run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("/dev/init -- sh -c")
+
+
+def test_interactive_stdin_and_wait_and_kill(dockyard: Dockyard) -> None:
+    proc = dockyard(
+        "run", "--rm", "-i", "busybox", "sh", "-c", "read x; echo got:$x", input=b"hello\n"
+    )
+    assert proc.stdout == "got:hello\n"
+    dockyard("run", "-d", "--name", "w1", "busybox", "sleep", "30", check=True)
+    dockyard("kill", "-s", "TERM", "w1", check=True)  # sleep as PID 1 ignores TERM…
+    time.sleep(0.3)
+    assert state(dockyard, "w1")["Status"] == "running"
+    dockyard("kill", "w1", check=True)  # …but not KILL
+    assert dockyard("wait", "w1", check=True).stdout == "137\n"
+
+
+def test_tty_run_gets_a_terminal(dockyard: Dockyard) -> None:
+    import pty
+    import subprocess
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                DOCKYARD,
+                "--root",
+                str(dockyard.root),
+                "run",
+                "--rm",
+                "-it",
+                "busybox",
+                "sh",
+                "-c",
+                "tty; read x; echo got:$x",
+            ],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+        )
+        time.sleep(1.0)
+        os.write(master, b"abc\n")
+        out = b""
+        deadline = time.monotonic() + 15
+        while b"got:abc" not in out and time.monotonic() < deadline:
+            out += os.read(master, 4096)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert b"/dev/pts/0" in out and b"got:abc" in out
+
+
+def test_logs_follow_and_timestamps(dockyard: Dockyard) -> None:
+    dockyard(
+        "run",
+        "-d",
+        "--name",
+        "f1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; sleep 1; echo two",
+        check=True,
+    )
+    followed = dockyard("logs", "-f", "f1", check=True, timeout=20)
+    assert followed.stdout == "one\ntwo\n"
+    stamped = dockyard("logs", "-t", "f1", check=True).stdout.splitlines()
+    assert stamped[0].endswith(" one") and stamped[0][:4].isdigit() and "T" in stamped[0]
