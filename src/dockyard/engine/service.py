@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.engine.paths import EnginePaths
 from dockyard.engine.store import ContainerStore
 from dockyard.engine.volumes import VolumeStore
-from dockyard.image.content import ContentStore
 from dockyard.image.store import ImageStore, root_paths
 from dockyard.state.db import StateDB
-from dockyard.storage.layers import LayerStore
-from dockyard.storage.snapshots import OverlaySnapshotter, Snapshotter
+
+if TYPE_CHECKING:
+    # Imported where used: unpacking and snapshot code is not on `run`'s start-up path.
+    from dockyard.storage.layers import LayerStore
+    from dockyard.storage.snapshots import Snapshotter
 
 
 class Engine:
@@ -35,10 +38,14 @@ class Engine:
 
     @cached_property
     def layers(self) -> LayerStore:
+        from dockyard.storage.layers import LayerStore
+
         return LayerStore(root_paths(self.paths.root)[1], self.db)
 
     @cached_property
     def images(self) -> ImageStore:
+        from dockyard.image.content import ContentStore
+
         return ImageStore(self.db, ContentStore(root_paths(self.paths.root)[0]), self.layers)
 
     @cached_property
@@ -56,6 +63,8 @@ class Engine:
 
     @cached_property
     def snapshots(self) -> Snapshotter:
+        from dockyard.storage.snapshots import OverlaySnapshotter
+
         return OverlaySnapshotter(
             root_paths(self.paths.root)[1] / "snapshots", self.db, self.layers
         )
