@@ -26,6 +26,7 @@ from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.state.db import StateDB
 from dockyard.storage import schema
 from dockyard.storage.unpack import unpack
+from dockyard.storage.write_pool import DEFAULT_WORKERS
 
 _DIFF_ID_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -50,10 +51,18 @@ def check_diff_id(diff_id: str) -> str:
 class LayerStore:
     """Unpacked layers under `<root>/layers/`, recorded in the state database."""
 
-    def __init__(self, root: Path, db: StateDB, *, allow_devices: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        db: StateDB,
+        *,
+        allow_devices: bool = False,
+        workers: int = DEFAULT_WORKERS,
+    ) -> None:
         self.root = root
         self.db = db
         self.allow_devices = allow_devices
+        self.workers = workers
         self.layers_dir = root / "layers"
         self.tmp_dir = root / "tmp"
         self.locks_dir = root / "locks"
@@ -98,7 +107,11 @@ class LayerStore:
             tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=self.tmp_dir))
             try:
                 result = unpack(
-                    source, tmp, expected_diff_id=diff_id, allow_devices=self.allow_devices
+                    source,
+                    tmp,
+                    expected_diff_id=diff_id,
+                    allow_devices=self.allow_devices,
+                    workers=self.workers,
                 )
                 self.layers_dir.mkdir(parents=True, exist_ok=True)
                 os.rename(tmp, target)

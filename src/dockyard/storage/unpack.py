@@ -22,6 +22,7 @@ from typing import IO
 
 from dockyard.errors import InvalidArgument, KernelError
 from dockyard.storage.decompress import Compression, LayerReader, SourceError
+from dockyard.storage.write_pool import DEFAULT_WORKERS, WritePool
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
@@ -35,6 +36,8 @@ WRITE_CHUNK = 1 << 20
 # tarfile's stream mode re-slices its whole buffer on every read: a large one costs O(n^2).
 TAR_BUFSIZE = 64 << 10
 DIR_CACHE_LIMIT = 4096
+# Files up to this size are read into memory and written by the pool; larger ones inline.
+POOLED_FILE_MAX = 1 << 20
 
 _O_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _O_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -73,13 +76,15 @@ def unpack(
     *,
     expected_diff_id: str | None = None,
     allow_devices: bool = False,
+    workers: int = DEFAULT_WORKERS,
 ) -> UnpackResult:
     """Unpack a (compressed) layer into the existing empty directory `dest`; verifies the diff-ID.
 
-    On error `dest` holds a partial tree: the caller unpacks into a temp dir and removes it.
+    `workers` threads create new files (1: all on this thread). On error `dest` holds a
+    partial tree: the caller unpacks into a temp dir and removes it.
     """
     with LayerReader(source) as reader:
-        extractor = _Extractor(dest, allow_devices)
+        extractor = _Extractor(dest, allow_devices, WritePool(workers))
         try:
             with tarfile.open(fileobj=reader, mode="r|", bufsize=TAR_BUFSIZE) as tar:  # type: ignore[call-overload]
                 for member in tar:
@@ -105,9 +110,13 @@ def unpack(
 class _Extractor:
     """Applies tar members under one root fd; holds a cache of opened directory fds."""
 
-    def __init__(self, dest: Path, allow_devices: bool) -> None:
+    def __init__(self, dest: Path, allow_devices: bool, pool: WritePool) -> None:
         self.dest = dest
         self.allow_devices = allow_devices
+        self.pool = pool
+        # Paths an earlier entry made (or an implicit parent dir): an entry for one of these
+        # replaces it and must wait for the pool; a new path can go to the pool.
+        self.seen: set[str] = set()
         self.root_fd = os.open(dest, _O_DIR)
         # Keep well under the fd limit (1024 is common), leaving room for concurrent unpacks.
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -122,6 +131,7 @@ class _Extractor:
         self.size = 0
 
     def close(self) -> None:
+        self.pool.close()  # before closing the dir fds its jobs write into
         self._drop_cache()
         os.close(self.root_fd)
 
@@ -129,6 +139,7 @@ class _Extractor:
         rel = clean_name(member.name)
         # Only between entries: an fd handed out during one entry must stay open through it.
         if self.stale or len(self.dirs) >= self.cache_limit:
+            self.pool.wait_all()
             self._drop_cache()
         try:
             self._entry(tar, member, rel)
@@ -142,6 +153,7 @@ class _Extractor:
 
     def finish(self) -> None:
         """Set directory mtimes last: creating their children changed them."""
+        self.pool.wait_all()
         self._drop_cache()
         for rel, mtime in reversed(self.dir_times):
             if len(self.dirs) >= self.cache_limit:
@@ -167,8 +179,14 @@ class _Extractor:
             self._whiteout(parent, base, m)
             return
         pfd = self._dir_fd(parent)
+        new = rel not in self.seen
+        if not new:
+            self.pool.wait(rel)
+        self.seen.add(rel)
         if m.isdir():
             self._mkdir(pfd, base, m, rel)
+        elif m.isreg() and new and m.size <= POOLED_FILE_MAX:
+            self._pooled_file(tar, pfd, base, m, rel)
         elif m.isreg():
             self._file(tar, pfd, base, m)
         elif m.issym():
@@ -200,6 +218,9 @@ class _Extractor:
         name = base[len(WHITEOUT_PREFIX) :]
         if name in ("", ".", ".."):
             raise InvalidArgument(f"layer entry {m.name!r} is a malformed whiteout: bad image")
+        hidden = f"{parent}/{name}" if parent else name
+        self.pool.wait(hidden)
+        self.seen.add(hidden)
         # An overlay whiteout is a 0:0 character device (Documentation/filesystems/overlayfs).
         self._create(pfd, name, lambda: os.mknod(name, stat.S_IFCHR, 0, dir_fd=pfd))
 
@@ -241,6 +262,31 @@ class _Extractor:
         finally:
             os.close(fd)
 
+    def _pooled_file(
+        self, tar: tarfile.TarFile, pfd: int, base: str, m: tarfile.TarInfo, rel: str
+    ) -> None:
+        src = tar.extractfile(m)
+        assert src is not None  # regular members always have data
+        data = src.read()
+        gid = self._new_gid(pfd)
+        self.size += m.size
+
+        def job() -> None:
+            try:
+                fd = os.open(base, _O_NEW_FILE, m.mode & 0o777, dir_fd=pfd)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    self._fd_meta(fd, m, inherited_gid=gid)
+                    os.utime(fd, ns=(_ns(m.mtime), _ns(m.mtime)))
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                raise KernelError("unpack", f"{self.dest}/{rel}", exc.errno or 0) from exc
+
+        self.pool.submit(rel, job, len(data))
+
     def _symlink(self, pfd: int, base: str, m: tarfile.TarInfo) -> None:
         self._create(pfd, base, lambda: os.symlink(m.linkname, base, dir_fd=pfd))
         if (m.uid, m.gid) != (self.euid, self._new_gid(pfd)):
@@ -249,6 +295,7 @@ class _Extractor:
 
     def _hardlink(self, pfd: int, base: str, m: tarfile.TarInfo) -> None:
         target = clean_name(m.linkname)
+        self.pool.wait(target)
         tparent, _, tbase = target.rpartition("/")
         try:
             tfd = self._dir_fd(tparent, create=False)
@@ -278,6 +325,7 @@ class _Extractor:
         st = os.stat(base, dir_fd=pfd, follow_symlinks=False)
         if stat.S_ISDIR(st.st_mode):
             # fd-based walk, never follows symlinks; cached fds below it become stale.
+            self.pool.wait_all()  # jobs may be writing inside it
             shutil.rmtree(base, dir_fd=pfd)
             self.stale = True
         else:
@@ -323,6 +371,7 @@ class _Extractor:
         cached = self.dirs.get(rel)
         if cached is not None:
             return cached
+        self.pool.wait(rel)  # a pooled file may be about to take this name
         parent, _, base = rel.rpartition("/")
         pfd = self._dir_fd(parent, create=create)
         try:
@@ -332,6 +381,7 @@ class _Extractor:
                 raise
             # Parents missing from the tar are made as tar does: 0755, owned by us.
             os.mkdir(base, 0o755, dir_fd=pfd)
+            self.seen.add(rel)
             fd = os.open(base, _O_DIR, dir_fd=pfd)
         self.dirs[rel] = fd
         return fd

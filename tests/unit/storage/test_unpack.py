@@ -294,3 +294,45 @@ def test_many_directories_under_a_low_fd_limit(scratch: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     assert len(list((scratch / "l").rglob("f"))) == 600
     assert (scratch / "l/d3/sub3").stat().st_mtime == 1_600_000_000
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("workers", [1, 4])
+def test_pooled_writes_keep_tar_order(scratch: Path, workers: int) -> None:
+    # Each later entry depends on a file an earlier one may still be writing on a worker.
+    payload = os.urandom(300_000)
+    entries = [f(f"bulk/{i}", payload) for i in range(40)]
+    entries += [
+        f("x", payload),
+        hard("x-link", "x"),
+        f("replaced", b"old" * 1000),
+        f("replaced", b"new"),
+        f("dir/inner", payload),
+        f("dir/.wh.inner"),
+        f("gone/file", payload),
+        f(".wh.gone"),
+        f("bulk2/a", payload),
+        d("bulk2", 0o700),
+    ]
+    raw = make_tar(entries)
+    dest = scratch / "l"
+    dest.mkdir()
+    unpack(io.BytesIO(raw), dest, expected_diff_id=diff_id(raw), workers=workers)
+    assert all((dest / f"bulk/{i}").read_bytes() == payload for i in range(40))
+    assert os.lstat(dest / "x-link").st_ino == os.lstat(dest / "x").st_ino
+    assert (dest / "x-link").read_bytes() == payload
+    assert (dest / "replaced").read_bytes() == b"new"
+    assert stat.S_ISCHR(os.lstat(dest / "dir/inner").st_mode)
+    assert stat.S_ISCHR(os.lstat(dest / "gone").st_mode)
+    assert (dest / "bulk2/a").read_bytes() == payload
+    assert stat.S_IMODE(os.lstat(dest / "bulk2").st_mode) == 0o700
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("workers", [1, 4])
+def test_path_through_a_file_is_rejected_with_any_pool(scratch: Path, workers: int) -> None:
+    raw = make_tar([f("a", b"file"), f("a/b", b"evil")])
+    (scratch / "l").mkdir()
+    with pytest.raises(InvalidArgument, match="non-directory"):
+        unpack(io.BytesIO(raw), scratch / "l", workers=workers)
+    assert (scratch / "l/a").read_bytes() == b"file"
