@@ -1,0 +1,158 @@
+"""Links through netlink (pyroute2): the bridge of a network and one veth pair per endpoint.
+
+Every function is idempotent where the kernel lets it be: an existing bridge or address is
+kept, a missing link on delete is fine. pyroute2 errors become KernelError here.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyroute2 import IPRoute  # type: ignore[import-untyped]
+from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+from dockyard.errors import KernelError, NotFound
+
+IFNAMSIZ = 15
+
+
+@dataclass(frozen=True)
+class EndpointLinks:
+    """What to build for one endpoint: the veth pair and the addressing inside the netns."""
+
+    bridge: str
+    host_veth: str
+    peer_veth: str
+    netns: str
+    ifname: str
+    ip: str
+    prefixlen: int
+    mac: str
+    gateway: str
+    default_route: bool
+
+
+def mac_for(ip: str) -> str:
+    """Docker's MAC for an IPv4 address: 02:42 then the four address bytes."""
+    packed = ipaddress.IPv4Address(ip).packed
+    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
+
+
+@contextmanager
+def _netlink(op: str, what: str, netns: str | None = None) -> Iterator[IPRoute]:
+    try:
+        with IPRoute(**({"netns": netns} if netns else {})) as ipr:
+            yield ipr
+    except NetlinkError as exc:
+        raise KernelError(op, what, exc.code) from exc
+
+
+def _index(ipr: IPRoute, name: str) -> int | None:
+    found = ipr.link_lookup(ifname=name)
+    return int(found[0]) if found else None
+
+
+def link_exists(name: str) -> bool:
+    """Whether a link of that name exists in the host's netns."""
+    with _netlink("lookup link", name) as ipr:
+        return _index(ipr, name) is not None
+
+
+def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
+    """Create the bridge (if missing), give it the gateway address, set it up."""
+    if len(name) > IFNAMSIZ:
+        raise KernelError("create bridge", name, errno.ENAMETOOLONG)
+    with _netlink("create bridge", name) as ipr:
+        idx = _index(ipr, name)
+        if idx is None:
+            ipr.link("add", ifname=name, kind="bridge")
+            idx = _index(ipr, name)
+        try:
+            ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+        except NetlinkError as exc:
+            if exc.code != errno.EEXIST:
+                raise
+        ipr.link("set", index=idx, state="up")
+    # Locally generated traffic to 127.0.0.1:HOSTPORT is DNATed to a container and leaves
+    # through the bridge with source 127.0.0.1; the kernel drops that unless route_localnet.
+    _sysctl(f"net/ipv4/conf/{name}/route_localnet", "1")
+
+
+def delete_link(name: str) -> None:
+    """Delete a link (bridge or veth); a missing one is fine."""
+    with _netlink("delete link", name) as ipr:
+        idx = _index(ipr, name)
+        if idx is None:
+            return
+        try:
+            ipr.link("del", index=idx)
+        except NetlinkError as exc:
+            if exc.code != errno.ENODEV:
+                raise
+
+
+def add_endpoint(links: EndpointLinks) -> None:
+    """Make the veth pair, plug the host side into the bridge, configure the netns side."""
+    with _netlink("create veth", links.host_veth) as ipr:
+        bridge = _index(ipr, links.bridge)
+        if bridge is None:
+            raise NotFound(
+                f"bridge {links.bridge} is missing: run `dockyard network ls` to restore"
+            )
+        ipr.link("add", ifname=links.host_veth, kind="veth", peer={"ifname": links.peer_veth})
+        host = _index(ipr, links.host_veth)
+        peer = _index(ipr, links.peer_veth)
+        ipr.link("set", index=host, master=bridge)
+        ipr.link("set", index=host, state="up")
+        fd = os.open(links.netns, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            ipr.link("set", index=peer, net_ns_fd=fd)
+        finally:
+            os.close(fd)
+    with _netlink("configure netns", links.netns, netns=links.netns) as ns:
+        lo = _index(ns, "lo")
+        ns.link("set", index=lo, state="up")
+        idx = _index(ns, links.peer_veth)
+        ns.link("set", index=idx, ifname=links.ifname, address=links.mac)
+        ns.addr("add", index=idx, address=links.ip, prefixlen=links.prefixlen)
+        ns.link("set", index=idx, state="up")
+        if links.default_route:
+            ns.route("add", dst="0.0.0.0/0", gateway=links.gateway, oif=idx)
+
+
+def enable_ip_forward() -> None:
+    """Let the host route between the bridges and its uplinks (needed for NAT)."""
+    _sysctl("net/ipv4/ip_forward", "1")
+
+
+def _sysctl(key: str, value: str) -> None:
+    path = Path("/proc/sys") / key
+    try:
+        if path.read_text().strip() != value:
+            path.write_text(value)
+    except OSError as exc:
+        raise KernelError("sysctl", key.replace("/", "."), exc.errno or errno.EIO) from exc
+
+
+def host_routes(exclude_links: set[str]) -> list[tuple[str, ipaddress.IPv4Network]]:
+    """The host's IPv4 routes (main table, no default route) as (label, network)."""
+    out: list[tuple[str, ipaddress.IPv4Network]] = []
+    with _netlink("list routes", "main table") as ipr:
+        names = {int(link["index"]): link.get("ifname") for link in ipr.get_links()}
+        for route in ipr.get_routes(family=2, table=254):
+            dst = route.get("dst")
+            length = int(route["dst_len"])
+            if not dst or length == 0:
+                continue
+            dev = names.get(int(route.get("oif") or 0), "")
+            if dev in exclude_links:
+                continue
+            net = ipaddress.IPv4Network(f"{dst}/{length}", strict=False)
+            out.append((f"the host route {net} on {dev}", net))
+    return out

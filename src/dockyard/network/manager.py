@@ -1,0 +1,525 @@
+"""The one façade the engine calls: networks, endpoints, published ports, hosts files.
+
+Every operation runs inside one state-database write transaction (BEGIN IMMEDIATE), so
+concurrent dockyard processes take turns, and it undoes what it made before re-raising.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import ipaddress
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import Conflict, InvalidArgument, NotFound
+from dockyard.network import bridge, firewall, hosts, ipam, store
+from dockyard.network.netns import is_netns
+from dockyard.network.ports import PortBinding, PortRequest, resolve
+from dockyard.network.store import ContainerFiles, Endpoint, Network
+from dockyard.state.db import StateDB
+
+DEFAULT_NETWORK = "dockyard0"
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """What `restore` brought back and which containers' endpoints it dropped (not running)."""
+
+    networks: tuple[str, ...]
+    restored: tuple[str, ...]
+    stopped: tuple[str, ...]
+
+
+class NetworkManager:
+    """Networks and container endpoints of one dockyard root."""
+
+    def __init__(
+        self,
+        db: StateDB,
+        root: Path,
+        *,
+        default_subnet: str = ipam.DEFAULT_BRIDGE_SUBNET,
+        pool: str = ipam.DEFAULT_POOL,
+        pool_prefix: int = ipam.DEFAULT_POOL_PREFIX,
+        host_resolv_conf: Path = Path("/etc/resolv.conf"),
+        nft: str = "nft",
+    ) -> None:
+        self.db = db
+        self.root = root
+        self.default_subnet = default_subnet
+        self.pool = ipam.parse_subnet(pool)
+        self.pool_prefix = pool_prefix
+        self.host_resolv_conf = host_resolv_conf
+        self.nft = nft
+        self.tables = firewall.tables_for(str(root.resolve()))
+        db.migrate("network", store.MIGRATIONS)
+        db.migrate("network.ipam", ipam.MIGRATIONS)
+
+    # --- networks -------------------------------------------------------------------------
+
+    def create(
+        self,
+        name: str,
+        *,
+        subnet: str | None = None,
+        gateway: str | None = None,
+        internal: bool = False,
+        labels: Mapping[str, str] | None = None,
+        ipv6: bool = False,
+        options: Mapping[str, str] | None = None,
+    ) -> Network:
+        """Create a bridge network; a taken name or an overlapping subnet → Conflict."""
+        if not _NAME.match(name):
+            raise InvalidArgument(
+                f"invalid network name {name!r}: use letters, digits, '_', '.', '-'"
+            )
+        if ipv6:
+            raise InvalidArgument(f"network {name}: IPv6 networks are not supported yet")
+        net_subnet = ipam.parse_subnet(subnet) if subnet else None
+        net_gateway = ipam.parse_ip(gateway, "gateway") if gateway else None
+        if net_gateway is not None and net_subnet is None:
+            raise InvalidArgument(f"network {name}: --gateway needs --subnet")
+        with self._undo() as undo, self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM networks WHERE name = ?", (name,)).fetchone():
+                raise Conflict(f"network with name {name} already exists: pick another name")
+            existing = store.all_networks(conn)
+            taken = [(f"network {n.name}", ipam.parse_subnet(n.subnet)) for n in existing]
+            taken += bridge.host_routes({n.bridge for n in existing})
+            if net_subnet is None:
+                net_subnet = ipam.pick_subnet(self.pool, self.pool_prefix, taken)
+            else:
+                clash = ipam.overlapping(net_subnet, taken)
+                if clash is not None:
+                    raise Conflict(f"subnet {net_subnet} overlaps {clash}: pick another --subnet")
+            if net_gateway is None:
+                net_gateway = ipam.default_gateway(net_subnet)
+            ipam.check_gateway(net_subnet, net_gateway)
+            net_id = secrets.token_hex(32)
+            net = Network(
+                id=net_id,
+                name=name,
+                subnet=str(net_subnet),
+                gateway=str(net_gateway),
+                bridge=DEFAULT_NETWORK if name == DEFAULT_NETWORK else f"dy-{net_id[:12]}",
+                internal=internal,
+                labels=dict(labels or {}),
+                options=dict(options or {}),
+                created=datetime.now(UTC).isoformat(),
+            )
+            store.insert_network(conn, net)
+            undo(lambda: bridge.delete_link(net.bridge))
+            bridge.ensure_bridge(net.bridge, net.gateway, net_subnet.prefixlen)
+            self._sync_firewall(conn)
+        return net
+
+    def ensure_default(self) -> Network:
+        """The default bridge network, created on first use."""
+        with self.db.transaction() as conn:
+            try:
+                return store.find_network(conn, DEFAULT_NETWORK)
+            except NotFound:
+                return self.create(DEFAULT_NETWORK, subnet=self.default_subnet)
+
+    def remove(self, name: str) -> None:
+        """Remove a network, its bridge and its rules; a network in use → Conflict."""
+        with self.db.transaction() as conn:
+            net = store.find_network(conn, name)
+            eps = store.endpoints_of_network(conn, net.id)
+            if eps:
+                names = ", ".join(ep.container_name for ep in eps)
+                raise Conflict(
+                    f"network {net.name} is in use by containers {names}: "
+                    "disconnect or remove them first"
+                )
+            store.delete_network(conn, net.id)
+            self._sync_firewall(conn)
+            bridge.delete_link(net.bridge)
+
+    def prune(self) -> builtins.list[str]:
+        """Remove every network without containers except the default one; their names."""
+        removed: list[str] = []
+        with self.db.transaction() as conn:
+            for net in store.all_networks(conn):
+                if net.name != DEFAULT_NETWORK and not store.endpoints_of_network(conn, net.id):
+                    self.remove(net.id)
+                    removed.append(net.name)
+        return removed
+
+    def list(self) -> builtins.list[Network]:
+        """Every network, by name."""
+        with self.db.transaction() as conn:
+            return store.all_networks(conn)
+
+    def get(self, name: str) -> Network:
+        """One network by name or id (prefix)."""
+        with self.db.transaction() as conn:
+            return store.find_network(conn, name)
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        """Docker's `network inspect` JSON for one network, with its `Containers`."""
+        with self.db.transaction() as conn:
+            net = store.find_network(conn, name)
+            eps = store.endpoints_of_network(conn, net.id)
+        prefix = ipaddress.IPv4Network(net.subnet).prefixlen
+        return {
+            "Name": net.name,
+            "Id": net.id,
+            "Created": net.created,
+            "Scope": "local",
+            "Driver": net.driver,
+            "EnableIPv6": net.ipv6,
+            "IPAM": {
+                "Driver": "default",
+                "Options": {},
+                "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}],
+            },
+            "Internal": net.internal,
+            "Attachable": False,
+            "Ingress": False,
+            "ConfigFrom": {"Network": ""},
+            "ConfigOnly": False,
+            "Containers": {
+                ep.container_id: {
+                    "Name": ep.container_name,
+                    "EndpointID": _endpoint_id(ep),
+                    "MacAddress": ep.mac,
+                    "IPv4Address": f"{ep.ip}/{prefix}",
+                    "IPv6Address": "",
+                }
+                for ep in eps
+            },
+            "Options": {"com.docker.network.bridge.name": net.bridge, **net.options},
+            "Labels": dict(net.labels),
+        }
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def attach(
+        self,
+        network: str,
+        container_id: str,
+        container_name: str,
+        netns_path: Path | str,
+        *,
+        aliases: Sequence[str] = (),
+        ip: str | None = None,
+    ) -> Endpoint:
+        """Lease an IP and plug the container's netns into the network (eth0, eth1, …)."""
+        requested = ipam.parse_ip(ip, "--ip") if ip else None
+        with self._undo() as undo, self.db.transaction() as conn:
+            net = store.find_network(conn, network)
+            subnet = ipaddress.IPv4Network(net.subnet)
+            existing = store.endpoints_of_container(conn, container_id)
+            lease = ipam.allocate(
+                conn,
+                network_id=net.id,
+                network_name=net.name,
+                subnet=subnet,
+                gateway=ipaddress.IPv4Address(net.gateway),
+                container_id=container_id,
+                requested=requested,
+            )
+            tag = hashlib.sha256(f"{net.id}/{container_id}".encode()).hexdigest()[:8]
+            ep = store.insert_endpoint(
+                conn,
+                Endpoint(
+                    network_id=net.id,
+                    container_id=container_id,
+                    container_name=container_name,
+                    ip=str(lease),
+                    mac=bridge.mac_for(str(lease)),
+                    host_veth=f"veth{tag}",
+                    ifname=f"eth{len(existing)}",
+                    netns=str(netns_path),
+                    aliases=tuple(aliases),
+                ),
+            )
+            undo(lambda: bridge.delete_link(ep.host_veth))
+            bridge.add_endpoint(self._links(net, ep, first=not existing))
+            self._rewrite_hosts(conn, self._neighbours(conn, net.id) | {container_id})
+        return ep
+
+    def detach(self, network: str, container_id: str) -> None:
+        """Unplug the container from the network and release its IP and ports there."""
+        with self.db.transaction() as conn:
+            net = store.find_network(conn, network)
+            if not any(
+                ep.network_id == net.id for ep in store.endpoints_of_container(conn, container_id)
+            ):
+                raise NotFound(
+                    f"container {container_id[:12]} is not connected to network {net.name}"
+                )
+            self._drop_endpoint(conn, net.id, container_id)
+            self._sync_firewall(conn)
+            self._rewrite_hosts(conn, self._neighbours(conn, net.id) | {container_id})
+
+    def detach_all(self, container_id: str) -> None:
+        """Unplug the container from every network and forget its ports and files."""
+        with self.db.transaction() as conn:
+            eps = store.endpoints_of_container(conn, container_id)
+            for ep in eps:
+                self._drop_endpoint(conn, ep.network_id, container_id)
+            conn.execute("DELETE FROM published_ports WHERE container_id = ?", (container_id,))
+            store.delete_container_files(conn, container_id)
+            self._sync_firewall(conn)
+            neighbours: set[str] = set()
+            for ep in eps:
+                neighbours |= self._neighbours(conn, ep.network_id)
+            self._rewrite_hosts(conn, neighbours)
+
+    def endpoints(self, container_id: str) -> builtins.list[Endpoint]:
+        """The container's endpoints, in attach order."""
+        with self.db.transaction() as conn:
+            return store.endpoints_of_container(conn, container_id)
+
+    # --- published ports -------------------------------------------------------------------
+
+    def publish(
+        self, container_id: str, bindings: Sequence[PortRequest]
+    ) -> builtins.list[PortBinding]:
+        """Publish ports to the container's first non-internal network; a taken port → Conflict."""
+        with self.db.transaction() as conn:
+            target = None
+            for ep in store.endpoints_of_container(conn, container_id):
+                net = store.find_network(conn, ep.network_id)
+                if not net.internal:
+                    target = ep
+                    break
+            if target is None:
+                raise InvalidArgument(
+                    f"container {container_id[:12]} is on no bridge network that can publish "
+                    "ports: connect it to a non-internal network"
+                )
+            taken = [
+                (r["host_ip"], r["host_port"], r["proto"])
+                for r in conn.execute("SELECT * FROM published_ports")
+            ]
+            resolved = resolve(
+                bindings,
+                container_id=container_id,
+                network_id=target.network_id,
+                container_ip=target.ip,
+                taken=taken,
+            )
+            for b in resolved:
+                conn.execute(
+                    "INSERT INTO published_ports (container_id, network_id, host_ip, host_port,"
+                    " container_ip, container_port, proto) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        b.container_id,
+                        b.network_id,
+                        b.host_ip,
+                        b.host_port,
+                        b.container_ip,
+                        b.container_port,
+                        b.proto,
+                    ),
+                )
+            self._sync_firewall(conn)
+        return resolved
+
+    def unpublish(self, container_id: str) -> None:
+        """Remove every port published to the container."""
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM published_ports WHERE container_id = ?", (container_id,))
+            self._sync_firewall(conn)
+
+    def ports(self, container_id: str) -> builtins.list[PortBinding]:
+        """The container's published ports (`dockyard port`)."""
+        rows = self.db.query(
+            "SELECT * FROM published_ports WHERE container_id = ? ORDER BY container_port, proto",
+            (container_id,),
+        )
+        return [_binding(r) for r in rows]
+
+    # --- hosts files -------------------------------------------------------------------------
+
+    def container_dir(self, container_id: str) -> Path:
+        """Where the container's hosts, resolv.conf and hostname files live."""
+        return self.root / "containers" / container_id
+
+    def write_container_files(
+        self,
+        container_id: str,
+        hostname: str,
+        extra_hosts: Sequence[tuple[str, str]] = (),
+        dns: Sequence[str] = (),
+        links: Sequence[tuple[str, str]] = (),
+    ) -> dict[str, Path]:
+        """Write /etc/hosts, /etc/resolv.conf, /etc/hostname for the container; the mount map.
+
+        `extra_hosts` are (name, ip|"host-gateway"); `links` are (container name, alias).
+        """
+        files = ContainerFiles(container_id, hostname, tuple(extra_hosts), tuple(dns), tuple(links))
+        directory = self.container_dir(container_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            host_text = self.host_resolv_conf.read_text()
+        except FileNotFoundError:
+            host_text = ""
+        hosts.write_in_place(
+            directory / "resolv.conf",
+            hosts.render_resolv_conf(hosts.parse_resolv_conf(host_text), files.dns),
+        )
+        hosts.write_in_place(directory / "hostname", hostname + "\n")
+        with self.db.transaction() as conn:
+            store.save_container_files(conn, files)
+            self._rewrite_hosts(conn, {container_id})
+        return {
+            "/etc/hosts": directory / "hosts",
+            "/etc/resolv.conf": directory / "resolv.conf",
+            "/etc/hostname": directory / "hostname",
+        }
+
+    # --- after a reboot ------------------------------------------------------------------------
+
+    def restore(self) -> RestoreReport:
+        """Recreate bridges, links and rules of running containers; drop endpoints of the rest."""
+        restored: list[str] = []
+        stopped: list[str] = []
+        with self.db.transaction() as conn:
+            nets = {n.id: n for n in store.all_networks(conn)}
+            for net in nets.values():
+                prefix = ipaddress.IPv4Network(net.subnet).prefixlen
+                bridge.ensure_bridge(net.bridge, net.gateway, prefix)
+            touched: set[str] = set()
+            for ep in store.all_endpoints(conn):
+                net = nets[ep.network_id]
+                if is_netns(Path(ep.netns)):
+                    if not bridge.link_exists(ep.host_veth):
+                        first = store.endpoints_of_container(conn, ep.container_id)[0] == ep
+                        bridge.add_endpoint(self._links(net, ep, first=first))
+                    if ep.container_id not in restored:
+                        restored.append(ep.container_id)
+                else:
+                    self._drop_endpoint(conn, ep.network_id, ep.container_id)
+                    conn.execute(
+                        "DELETE FROM published_ports WHERE container_id = ?", (ep.container_id,)
+                    )
+                    if ep.container_id not in stopped:
+                        stopped.append(ep.container_id)
+                    touched |= self._neighbours(conn, ep.network_id)
+            self._sync_firewall(conn)
+            self._rewrite_hosts(conn, touched)
+        return RestoreReport(tuple(n.name for n in nets.values()), tuple(restored), tuple(stopped))
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _undo(self) -> Iterator[Callable[[Callable[[], None]], None]]:
+        # Undo steps run newest first when the block fails; their own errors must not hide
+        # the original one.
+        steps: list[Callable[[], None]] = []
+        try:
+            yield steps.append
+        except BaseException:
+            for step in reversed(steps):
+                with suppress(Exception):
+                    step()
+            raise
+
+    def _links(self, net: Network, ep: Endpoint, *, first: bool) -> bridge.EndpointLinks:
+        return bridge.EndpointLinks(
+            bridge=net.bridge,
+            host_veth=ep.host_veth,
+            peer_veth="vethp" + ep.host_veth[4:],
+            netns=ep.netns,
+            ifname=ep.ifname,
+            ip=ep.ip,
+            prefixlen=ipaddress.IPv4Network(net.subnet).prefixlen,
+            mac=ep.mac,
+            gateway=net.gateway,
+            default_route=first and not net.internal,
+        )
+
+    def _drop_endpoint(self, conn: sqlite3.Connection, network_id: str, cid: str) -> None:
+        for ep in store.endpoints_of_container(conn, cid):
+            if ep.network_id == network_id:
+                bridge.delete_link(ep.host_veth)
+        conn.execute(
+            "DELETE FROM published_ports WHERE container_id = ? AND network_id = ?",
+            (cid, network_id),
+        )
+        ipam.release(conn, network_id, cid)
+        store.delete_endpoint(conn, network_id, cid)
+
+    def _neighbours(self, conn: sqlite3.Connection, network_id: str) -> set[str]:
+        return {ep.container_id for ep in store.endpoints_of_network(conn, network_id)}
+
+    def _sync_firewall(self, conn: sqlite3.Connection) -> None:
+        nets = store.all_networks(conn)
+        rows = conn.execute("SELECT * FROM published_ports ORDER BY host_port, proto").fetchall()
+        ports = [
+            firewall.PortRules(
+                r["container_id"],
+                r["host_ip"],
+                r["host_port"],
+                r["container_ip"],
+                r["container_port"],
+                r["proto"],
+            )
+            for r in rows
+        ]
+        rules = [firewall.NetRules(n.name, n.bridge, n.subnet, n.internal) for n in nets]
+        firewall.apply(firewall.plan(rules, ports, self.tables), self.nft)
+        if any(not n.internal for n in nets):
+            bridge.enable_ip_forward()
+
+    def _rewrite_hosts(self, conn: sqlite3.Connection, container_ids: set[str]) -> None:
+        for cid in sorted(container_ids):
+            files = store.load_container_files(conn, cid)
+            if files is not None:
+                path = self.container_dir(cid) / "hosts"
+                hosts.write_in_place(path, self._hosts_text(conn, files))
+
+    def _hosts_text(self, conn: sqlite3.Connection, files: ContainerFiles) -> str:
+        eps = store.endpoints_of_container(conn, files.container_id)
+        peers: list[hosts.Peer] = []
+        seen: set[tuple[str, str]] = set()
+        gateway = ""
+        for ep in eps:
+            net = store.find_network(conn, ep.network_id)
+            gateway = gateway or net.gateway
+            others = [
+                o
+                for o in store.endpoints_of_network(conn, net.id)
+                if o.container_id != files.container_id
+            ]
+            if net.name != DEFAULT_NETWORK:  # Docker: no name resolution on the default bridge
+                for o in others:
+                    if (o.container_id, o.ip) not in seen:
+                        seen.add((o.container_id, o.ip))
+                        peers.append(
+                            hosts.Peer(o.ip, o.container_name, o.aliases, o.container_id[:12])
+                        )
+            for target, alias in files.links:
+                for o in others:
+                    if o.container_name == target:
+                        peers.append(hosts.Peer(o.ip, alias, (target, o.container_id[:12])))
+        extra = [(name, gateway if ip == "host-gateway" else ip) for name, ip in files.extra_hosts]
+        return hosts.render_hosts(files.hostname, [ep.ip for ep in eps], peers, extra)
+
+
+def _endpoint_id(ep: Endpoint) -> str:
+    return hashlib.sha256(f"{ep.network_id}/{ep.container_id}".encode()).hexdigest()
+
+
+def _binding(row: sqlite3.Row) -> PortBinding:
+    return PortBinding(
+        row["container_id"],
+        row["network_id"],
+        row["host_ip"],
+        row["host_port"],
+        row["container_ip"],
+        row["container_port"],
+        row["proto"],
+    )

@@ -1,0 +1,95 @@
+"""Fixtures for the network e2e tests: a manager on a private root, netns "containers",
+processes inside them, and a session check that no dockyard link, table or netns survives."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dockyard.network import firewall
+from dockyard.network.manager import NetworkManager
+from dockyard.network.netns import create_netns, remove_netns
+from dockyard.state.db import StateDB
+
+_OURS = re.compile(r"^(dy-[0-9a-f]{12}|dockyard0|veth[0-9a-f]{8}|vethp[0-9a-f]{8})$")
+
+
+def _links() -> set[str]:
+    out = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True)
+    return {link["ifname"] for link in json.loads(out.stdout) if _OURS.match(link["ifname"])}
+
+
+def _netns_mounts(base: Path) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if str(base) in line.split()[4]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def network_leak_guard(test_base: Path) -> Iterator[None]:
+    """Fail the session if links, nft tables or netns mounts made by these tests remain."""
+    links_before = _links()
+    tables_before = set(firewall.list_tables())
+    yield
+    left = {
+        "links": sorted(_links() - links_before),
+        "nft tables": sorted(set(firewall.list_tables()) - tables_before),
+        "netns": _netns_mounts(test_base),
+    }
+    assert not any(left.values()), f"network tests leaked: {left}"
+
+
+@pytest.fixture
+def manager(scratch: Path) -> Iterator[NetworkManager]:
+    """A NetworkManager on a private root; every network and endpoint is removed afterwards."""
+    root = scratch / "root"
+    db = StateDB(root)
+    mgr = NetworkManager(db, root)
+    yield mgr
+    for ep_row in db.query("SELECT DISTINCT container_id FROM endpoints"):
+        mgr.detach_all(ep_row["container_id"])
+    for net in mgr.list():
+        mgr.remove(net.id)
+    db.close()
+
+
+@pytest.fixture
+def netns(scratch: Path) -> Iterator[Callable[[str], Path]]:
+    """A factory of named network namespaces under the test's scratch dir."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        path = scratch / "netns" / name
+        create_netns(path)
+        made.append(path)
+        return path
+
+    yield make
+    for path in made:
+        remove_netns(path)
+
+
+@pytest.fixture
+def spawn() -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Start a process inside a netns (nsenter); all are killed afterwards."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(ns: Path, *argv: str) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            ["nsenter", f"--net={ns}", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd="/",
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        proc.kill()
+        proc.communicate()
