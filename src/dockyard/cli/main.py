@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("images", "Log in to a registry"),
     "logout": ("images", "Log out from a registry"),
     "volume": ("volumes", "Manage volumes (create, ls, inspect, rm, prune)"),
+    "network": ("networks", "Manage networks (create, ls, inspect, rm, prune, connect, …)"),
     "version": ("info", "Show the dockyard version"),
 }
 

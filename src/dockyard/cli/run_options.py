@@ -227,9 +227,19 @@ def config_from_args(args: argparse.Namespace) -> ContainerConfig:
 
 def create_from_args(engine: Engine, args: argparse.Namespace) -> ContainerRow:
     """`create`: parse, then create (pulling is not automatic: the image must be present)."""
+    from dockyard.engine.config import NetworkAttachment
     from dockyard.engine.container_create import create_container
 
-    return create_container(engine, config_from_args(args), args.name)
+    cfg = config_from_args(args)
+    networks: tuple[NetworkAttachment, ...] = ()
+    if args.ip:
+        from dockyard.engine.networking import desired_networks
+
+        first = desired_networks(cfg, (), args.network_alias)[0]
+        networks = (NetworkAttachment(first.name, first.aliases, args.ip),)
+    return create_container(
+        engine, cfg, args.name, networks, aliases=args.network_alias, links=args.link
+    )
 
 
 def run_from_args(engine: Engine, args: argparse.Namespace) -> int:

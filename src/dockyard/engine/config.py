@@ -466,3 +466,12 @@ def _from_json(c: Mapping[str, Any], h: Mapping[str, Any]) -> ContainerConfig:
         volumes=tuple(c.get("Volumes") or ()),
         host=host,
     )
+
+
+@dataclass(frozen=True)
+class NetworkAttachment:
+    """A network a container joins at start: its name, the container's aliases there, an IP."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    ipv4: str | None = None

@@ -10,12 +10,26 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dockyard.engine.config import ContainerConfig, ImageConfigView, merge_image, process_args
+from dockyard.engine.config import (
+    ContainerConfig,
+    ImageConfigView,
+    NetworkAttachment,
+    merge_image,
+    process_args,
+)
 from dockyard.engine.names import new_id, random_name, validate_name
+from dockyard.engine.networking import (
+    check_networks,
+    desired_networks,
+    netns_path,
+    settings_doc,
+    uses_bridge,
+)
 from dockyard.engine.service import Engine
 from dockyard.engine.spec import (
     ResolvedDevice,
@@ -221,9 +235,24 @@ def _network_ns(engine: Engine, cfg: ContainerConfig) -> str | None:
     return f"/proc/{other.pid}/ns/net"
 
 
-def create_container(engine: Engine, cfg: ContainerConfig, name: str | None = None) -> ContainerRow:
-    """Create (but do not start) a container of `cfg.image`."""
+def create_container(
+    engine: Engine,
+    cfg: ContainerConfig,
+    name: str | None = None,
+    networks: Sequence[NetworkAttachment] = (),
+    *,
+    aliases: Sequence[str] = (),
+    links: Sequence[str] = (),
+) -> ContainerRow:
+    """Create (but do not start) a container of `cfg.image`.
+
+    `networks` (or, if empty, `--network` with `aliases`) are joined when it starts.
+    """
     validate_resources(cfg.host, os.cpu_count())
+    bridged = uses_bridge(cfg.host.network_mode)
+    wanted = desired_networks(cfg, networks, aliases) if bridged else []
+    if bridged:
+        check_networks(engine, wanted)
     try:
         image = engine.images.resolve(cfg.image)
     except NotFound:
@@ -236,6 +265,8 @@ def create_container(engine: Engine, cfg: ContainerConfig, name: str | None = No
     container_id = new_id()
     paths = engine.paths
     config_doc = cfg.to_docker_json()
+    config_doc["NetworkSettings"] = settings_doc(wanted)
+    config_doc["Links"] = list(links)
     for attempt in range(10):
         chosen = name or random_name(attempt)
         try:
@@ -276,7 +307,9 @@ def create_container(engine: Engine, cfg: ContainerConfig, name: str | None = No
             all_capabilities=host_capabilities(),
             cgroupns=cgroup_v2(),
             devices=_devices(cfg),
-            network_ns_path=_network_ns(engine, cfg),
+            network_ns_path=(
+                str(netns_path(engine, container_id)) if bridged else _network_ns(engine, cfg)
+            ),
             container_id=container_id,
             rootfs=str(paths.rootfs(container_id)),
             mounts=mounts,

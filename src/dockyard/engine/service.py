@@ -17,6 +17,7 @@ from dockyard.state.db import StateDB
 
 if TYPE_CHECKING:
     # Imported where used: unpacking and snapshot code is not on `run`'s start-up path.
+    from dockyard.network.manager import NetworkManager
     from dockyard.storage.layers import LayerStore
     from dockyard.storage.snapshots import Snapshotter
 
@@ -60,6 +61,12 @@ class Engine:
             for mount in row.config.get("Mounts") or []
             if mount.get("Type") == "volume" and mount.get("Name") == name
         ]
+
+    @cached_property
+    def networks(self) -> NetworkManager:
+        from dockyard.network.manager import NetworkManager
+
+        return NetworkManager(self.db, self.paths.root)
 
     @cached_property
     def snapshots(self) -> Snapshotter:

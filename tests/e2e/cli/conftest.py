@@ -52,6 +52,9 @@ class Dockyard:
         ids = self("ps", "-aq", "--no-trunc").stdout.split()
         if ids:
             self("rm", "-f", *ids)
+        networks = self("network", "ls", "--format", "{{.Name}}").stdout.split()
+        if networks:
+            self("network", "rm", *networks)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from dockyard.engine.logs import LogWriter
 from dockyard.engine.monitor.policy import Healthcheck
+from dockyard.engine.networking import connect, disconnect, netns_path, uses_bridge
 from dockyard.engine.service import Engine
 from dockyard.runtime.cgroup_setup import ContainerCgroup
 from dockyard.runtime.console import receive_master
@@ -55,6 +56,7 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     rootfs.mkdir(parents=True, exist_ok=True)
     mount_snapshot(engine.snapshots.mounts(container_id), rootfs)
     created = False
+    bridged = uses_bridge(str((row.config.get("HostConfig") or {}).get("NetworkMode") or ""))
     to_close: list[int] = []
     try:
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -71,6 +73,10 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
             to_close += [out_w, err_w]
             streams = {out_r: "stdout", err_r: "stderr"}
             stdio = (stdin, out_w, err_w)
+        if bridged:
+            settings = connect(engine, row)
+            config = dict(row.config, NetworkSettings=settings)
+            engine.containers.update(container_id, config=config)
         opts = CreateOptions(bundle=paths.bundle(container_id), stdio=stdio, console=theirs)
         record = create_container(paths.runtime_root, container_id, opts)
         created = True
@@ -96,6 +102,8 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     except BaseException:
         if created:
             delete_container(paths.runtime_root, container_id, force=True)
+        if bridged:
+            disconnect(engine, container_id)
         unmount(rootfs)
         raise
     finally:
@@ -130,6 +138,8 @@ def cleanup(engine: Engine, running: Running) -> bool:
 
 
 def release(engine: Engine, container_id: str) -> None:
-    """Delete the runtime container (if any) and unmount the root; idempotent."""
+    """Delete the runtime container (if any), unplug its networks, unmount; idempotent."""
     delete_container(engine.paths.runtime_root, container_id, force=True)
+    if netns_path(engine, container_id).exists():
+        disconnect(engine, container_id)
     unmount(engine.paths.rootfs(container_id))

@@ -1,0 +1,142 @@
+"""The engine's side of networking: which networks a container joins, and plugging it in.
+
+A container on bridge networks gets a named network namespace (`<root>/netns/<id>`) when it
+starts: the network layer plugs it into each network, publishes its ports and writes its
+/etc/hosts and /etc/resolv.conf; all of it is undone when the container stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dockyard.engine.config import ContainerConfig, NetworkAttachment
+from dockyard.engine.service import Engine
+from dockyard.engine.store import ContainerRow
+from dockyard.errors import NotFound
+
+DEFAULT_NETWORK = "dockyard0"
+
+
+def uses_bridge(mode: str) -> bool:
+    """Modes that need the network layer: the default bridge or a user-defined network."""
+    return mode not in ("none", "host") and not mode.startswith("container:")
+
+
+def netns_path(engine: Engine, container_id: str) -> Path:
+    return engine.paths.root / "netns" / container_id
+
+
+def desired_networks(
+    cfg: ContainerConfig, attachments: Sequence[NetworkAttachment], aliases: Sequence[str]
+) -> list[NetworkAttachment]:
+    """The networks to join: those given, else the one `--network` names (default: dockyard0)."""
+    if attachments:
+        return list(attachments)
+    mode = cfg.host.network_mode
+    name = DEFAULT_NETWORK if mode in ("default", "bridge", "") else mode
+    return [NetworkAttachment(name, tuple(aliases))]
+
+
+def settings_doc(networks: Sequence[NetworkAttachment]) -> dict[str, Any]:
+    """`NetworkSettings` before the container has run: the networks, no addresses yet."""
+    return {
+        "Networks": {
+            n.name: {
+                "Aliases": list(n.aliases),
+                "IPAMConfig": {"IPv4Address": n.ipv4} if n.ipv4 else None,
+                "IPAddress": "",
+                "Gateway": "",
+                "MacAddress": "",
+                "NetworkID": "",
+            }
+            for n in networks
+        },
+        "Ports": {},
+        "IPAddress": "",
+        "Gateway": "",
+        "MacAddress": "",
+    }
+
+
+def check_networks(engine: Engine, networks: Sequence[NetworkAttachment]) -> None:
+    """Every named network exists (the default one is made on first use)."""
+    for n in networks:
+        if n.name == DEFAULT_NETWORK:
+            continue
+        try:
+            engine.networks.get(n.name)
+        except NotFound:
+            raise NotFound(
+                f"network {n.name} not found: create it with `dockyard network create`"
+            ) from None
+
+
+def connect(engine: Engine, row: ContainerRow) -> dict[str, Any]:
+    """Create the netns, join the networks, publish ports, write hosts files; undo on failure."""
+    from dockyard.network.netns import create_netns
+
+    cfg = ContainerConfig.from_docker_json(row.config)
+    settings = dict(row.config.get("NetworkSettings") or {})
+    wanted = settings.get("Networks") or {}
+    manager = engine.networks
+    path = netns_path(engine, row.id)
+    create_netns(path)
+    try:
+        ports: dict[str, list[dict[str, str]]] = {}
+        first = True
+        for name, want in wanted.items():
+            if name == DEFAULT_NETWORK:
+                manager.ensure_default()
+            net = manager.get(name)
+            ip = ((want or {}).get("IPAMConfig") or {}).get("IPv4Address")
+            aliases = list((want or {}).get("Aliases") or [])
+            if name != DEFAULT_NETWORK:  # Docker: names resolve on user-defined networks only
+                aliases += [row.name, row.short_id]
+            ep = manager.attach(name, row.id, row.name, path, aliases=aliases, ip=ip)
+            want.update(
+                {
+                    "IPAddress": ep.ip,
+                    "Gateway": net.gateway,
+                    "MacAddress": ep.mac,
+                    "NetworkID": net.id,
+                }
+            )
+            if first:
+                settings.update(IPAddress=ep.ip, Gateway=net.gateway, MacAddress=ep.mac)
+                first = False
+        if cfg.host.port_bindings:
+            for b in manager.publish(row.id, cfg.host.port_bindings):
+                ports.setdefault(b.docker_key(), []).append(
+                    {"HostIp": b.host_ip or "0.0.0.0", "HostPort": str(b.host_port)}
+                )
+        settings["Ports"] = ports
+        links = [
+            tuple(link.split(":", 1)) if ":" in link else (link, link)
+            for link in row.config.get("Links") or []
+        ]
+        manager.write_container_files(
+            row.id,
+            (row.config.get("Config") or {}).get("Hostname") or row.short_id,
+            extra_hosts=[tuple(h.split(":", 1)) for h in cfg.host.extra_hosts],  # type: ignore[misc]
+            dns=list(cfg.host.dns),
+            links=links,
+        )
+    except BaseException:
+        disconnect(engine, row.id)
+        raise
+    return settings
+
+
+def disconnect(engine: Engine, container_id: str) -> None:
+    """Unpublish, unplug and remove the netns; idempotent."""
+    from dockyard.network.netns import remove_netns
+
+    manager = engine.networks
+    with contextlib.suppress(NotFound):
+        manager.unpublish(container_id)
+    with contextlib.suppress(NotFound):
+        manager.detach_all(container_id)
+    remove_netns(netns_path(engine, container_id))
