@@ -319,6 +319,8 @@ def create_container(
             hosts=str(directory / "hosts"),
             hostname_file=str(directory / "hostname"),
             seccomp_profile=_seccomp(cfg),
+            # Where containers' cgroups go; tests move them under their own prefix.
+            cgroup_parent=os.environ.get("DOCKYARD_CGROUP_PARENT") or "/dockyard",
             init_path=init_path,
         )
         (paths.bundle(container_id) / "config.json").write_text(json.dumps(spec))

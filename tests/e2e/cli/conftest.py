@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -21,11 +22,15 @@ class Dockyard:
     """Runs `dockyard --root ROOT …`; output goes through files (containers may keep pipes)."""
 
     root: Path
+    cgroup_parent: str = ""
 
     def __call__(
         self, *args: str, check: bool = False, timeout: float = 60, input: bytes | None = None
     ) -> subprocess.CompletedProcess[str]:
         cmd = [DOCKYARD, "--root", str(self.root), *args]
+        env = dict(os.environ)
+        if self.cgroup_parent:
+            env["DOCKYARD_CGROUP_PARENT"] = self.cgroup_parent
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             done = subprocess.run(
                 cmd,
@@ -33,6 +38,7 @@ class Dockyard:
                 stderr=err,
                 input=input,
                 stdin=None if input is not None else subprocess.DEVNULL,
+                env=env,
                 timeout=timeout,
                 check=False,
             )
@@ -66,11 +72,11 @@ def image_root(test_base: Path) -> Path:
 
 
 @pytest.fixture
-def dockyard(scratch: Path, image_root: Path) -> Iterator[Dockyard]:
+def dockyard(scratch: Path, image_root: Path, cgroup_prefix: str) -> Iterator[Dockyard]:
     """The CLI with a private root that already has `busybox:latest`."""
     root = scratch / "root"
     subprocess.run(["cp", "-a", str(image_root), str(root)], check=True)
-    dy = Dockyard(root)
+    dy = Dockyard(root, f"{cgroup_prefix}/engine")
     yield dy
     dy.cleanup()
     monitor = root / "monitor.sock"
