@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("images", "Log out from a registry"),
     "volume": ("volumes", "Manage volumes (create, ls, inspect, rm, prune)"),
     "network": ("networks", "Manage networks (create, ls, inspect, rm, prune, connect, …)"),
+    "compose": ("compose", "Define and run multi-container applications"),
     "version": ("info", "Show the dockyard version"),
 }
 

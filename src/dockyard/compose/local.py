@@ -1,0 +1,307 @@
+"""`EngineClient` over the in-process engine (`dockyard.engine`), one `Engine` per root."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.compose.engine_client import Attachment, ContainerInfo, LogLine, NetworkRequest
+from dockyard.errors import NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from dockyard.compose.model import Build
+    from dockyard.engine.config import ContainerConfig
+    from dockyard.engine.service import Engine
+    from dockyard.engine.store import ContainerRow
+    from dockyard.network.manager import NetworkManager
+
+
+def networking_available() -> bool:
+    """Whether the engine has user networks (bridges, name resolution, published ports)."""
+    return importlib.util.find_spec("dockyard.network.manager") is not None
+
+
+def _info(row: ContainerRow) -> ContainerInfo:
+    config = row.config.get("Config") or {}
+    ports = []
+    # Published ports as bound at start (a random host port resolved), else as asked.
+    published = (row.config.get("NetworkSettings") or {}).get("Ports") if row.running else None
+    asked = (row.config.get("HostConfig") or {}).get("PortBindings")
+    for key, bindings in (published or asked or {}).items():
+        for b in bindings or ():
+            ports.append((str(b.get("HostIp") or ""), str(b.get("HostPort") or ""), key))
+    return ContainerInfo(
+        id=row.id,
+        name=row.name,
+        image=row.image,
+        image_id=row.image_id,
+        labels=dict(config.get("Labels") or {}),
+        status=row.status,
+        health=(row.health or {}).get("Status") if row.health else None,
+        exit_code=row.exit_code,
+        created=row.created,
+        started_at=row.started_at,
+        ports=tuple(ports),
+        command=tuple(row.config.get("Argv") or ()),
+    )
+
+
+def _has_labels(row: ContainerRow, labels: Mapping[str, str]) -> bool:
+    have = (row.config.get("Config") or {}).get("Labels") or {}
+    return all(have.get(k) == v for k, v in labels.items())
+
+
+class LocalEngine:
+    """The engine of one root, driven in this process (thread-safe: one Engine per thread)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._local = threading.local()
+
+    @property
+    def engine(self) -> Engine:
+        # SQLite connections belong to the thread that opened them: one Engine per thread.
+        engine: Engine | None = getattr(self._local, "engine", None)
+        if engine is None:
+            from dockyard.engine.service import Engine
+
+            engine = Engine(self.root)
+            self._local.engine = engine
+        return engine
+
+    # ---- containers -------------------------------------------------------------------------
+    def list_containers(self, labels: Mapping[str, str]) -> list[ContainerInfo]:
+        return [_info(r) for r in self.engine.containers.list() if _has_labels(r, labels)]
+
+    def inspect(self, container_id: str) -> ContainerInfo:
+        return _info(self.engine.containers.get(container_id))
+
+    def create(
+        self,
+        config: ContainerConfig,
+        name: str,
+        attachments: Sequence[Attachment],
+        links: Sequence[str] = (),
+    ) -> ContainerInfo:
+        from dockyard.engine.config import NetworkAttachment
+        from dockyard.engine.container_create import create_container
+
+        networks = [NetworkAttachment(a.network, a.aliases, a.ipv4_address) for a in attachments]
+        return _info(create_container(self.engine, config, name, networks, links=links))
+
+    def start(self, container_id: str) -> None:
+        from dockyard.engine.container_start import start_container
+
+        start_container(self.engine, container_id).close()
+
+    def stop(self, container_id: str, timeout: float | None) -> None:
+        from dockyard.engine.container_start import stop_container
+
+        stop_container(self.engine, container_id, timeout)
+
+    def kill(self, container_id: str, signal: int) -> None:
+        from dockyard.engine.container_start import kill_container
+
+        kill_container(self.engine, container_id, signal)
+
+    def remove(self, container_id: str, *, force: bool, volumes: bool) -> None:
+        from dockyard.engine.container_remove import remove_container
+
+        row = self.engine.containers.get(container_id)
+        remove_container(self.engine, container_id, force=force)
+        if volumes:
+            for mount in row.config.get("Mounts") or []:
+                name = mount.get("Name")
+                if mount.get("Type") != "volume" or not name:
+                    continue
+                with contextlib.suppress(NotFound):
+                    if self.engine.volumes.get(name).anonymous:
+                        self.engine.volumes.remove(name, self.engine.volume_users(name))
+
+    def wait(self, container_id: str) -> int:
+        from dockyard.engine.container_start import wait_container
+
+        return wait_container(self.engine, container_id)
+
+    def execute(
+        self,
+        container_id: str,
+        command: Sequence[str],
+        *,
+        env: Sequence[str],
+        user: str | None,
+        workdir: str | None,
+        tty: bool,
+    ) -> int:
+        from dockyard.engine.container_exec import exec_in_container
+
+        return exec_in_container(
+            self.engine,
+            container_id,
+            list(command),
+            env=list(env),
+            env_files=[],
+            user=user,
+            workdir=workdir,
+            tty=tty,
+            detach=False,
+        )
+
+    def logs(self, container_id: str, *, follow: bool, tail: int | None) -> Iterator[LogLine]:
+        from dockyard.engine.logs import follow as follow_log
+        from dockyard.engine.logs import read_entries
+
+        path = self.engine.paths.log(container_id)
+        start = path.stat().st_size if path.exists() else 0
+        entries = read_entries(path) if path.exists() else []
+        if tail is not None:
+            entries = entries[-tail:] if tail else []
+        for e in entries:
+            yield LogLine(e.stream, e.text, e.time)
+        if not follow:
+            return
+        root = self.root
+
+        def alive() -> bool:
+            # Called from the generator's thread; open our own engine there.
+            from dockyard.engine.service import Engine
+
+            try:
+                return Engine(root).containers.get(container_id).running
+            except NotFound:
+                return False
+
+        for e in follow_log(path, start, alive):
+            yield LogLine(e.stream, e.text, e.time)
+
+    def processes(self, container_id: str) -> list[tuple[int, str]]:
+        row = self.engine.containers.get(container_id)
+        if not row.running or not row.pid:
+            return []
+        out: list[tuple[int, str]] = []
+        todo = [row.pid]
+        while todo:
+            pid = todo.pop(0)
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except FileNotFoundError:
+                continue  # exited while we looked
+            out.append(
+                (pid, " ".join(p.decode(errors="replace") for p in cmdline.split(b"\0") if p))
+            )
+            for task in tasks:
+                with contextlib.suppress(FileNotFoundError):
+                    children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+                    todo += [int(c) for c in children]
+        return out
+
+    # ---- networks ---------------------------------------------------------------------------
+    def _networks(self) -> NetworkManager:
+        return self.engine.networks
+
+    def networks_supported(self) -> bool:
+        return networking_available()
+
+    def list_networks(self, labels: Mapping[str, str]) -> list[str]:
+        out = []
+        for network in self._networks().list():
+            have = getattr(network, "labels", {}) or {}
+            if all(have.get(k) == v for k, v in labels.items()):
+                out.append(str(network.name))
+        return out
+
+    def network_exists(self, name: str) -> bool:
+        try:
+            self._networks().inspect(name)
+        except NotFound:
+            return False
+        return True
+
+    def create_network(self, request: NetworkRequest) -> None:
+        self._networks().create(
+            request.name,
+            subnet=request.subnet,
+            gateway=request.gateway,
+            internal=request.internal,
+            labels=dict(request.labels),
+        )
+
+    def remove_network(self, name: str) -> None:
+        self._networks().remove(name)
+
+    # ---- volumes ----------------------------------------------------------------------------
+    def list_volumes(self, labels: Mapping[str, str]) -> list[str]:
+        return [
+            v.name
+            for v in self.engine.volumes.list()
+            if all(v.labels.get(k) == value for k, value in labels.items())
+        ]
+
+    def volume_exists(self, name: str) -> bool:
+        try:
+            self.engine.volumes.get(name)
+        except NotFound:
+            return False
+        return True
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self.engine.volumes.create(name, labels=dict(labels))
+
+    def remove_volume(self, name: str) -> None:
+        self.engine.volumes.remove(name, self.engine.volume_users(name))
+
+    # ---- images -----------------------------------------------------------------------------
+    def image_id(self, reference: str) -> str | None:
+        try:
+            return self.engine.images.resolve(reference).id
+        except NotFound:
+            return None
+
+    def pull(self, reference: str) -> None:
+        from dockyard.image.pull import pull_image
+        from dockyard.image.reference import parse_reference
+        from dockyard.image.registry.client import RegistryClient
+        from dockyard.image.registry.config import load_registry_config
+
+        ref = parse_reference(reference)
+        with RegistryClient(config=load_registry_config()) as client:
+            pull_image(self.engine.images, client, ref)
+
+    def push(self, reference: str) -> None:
+        from dockyard.image.push import push_image
+        from dockyard.image.reference import parse_reference
+        from dockyard.image.registry.client import RegistryClient
+        from dockyard.image.registry.config import load_registry_config
+
+        with RegistryClient(config=load_registry_config()) as client:
+            push_image(self.engine.images, client, parse_reference(reference))
+
+    def build(self, build: Build, tag: str) -> None:
+        # The builder is being written by another engineer: call it when it exists.
+        if importlib.util.find_spec("dockyard.build.api") is None:
+            raise Unavailable(
+                f"cannot build {tag}: dockyard has no image builder yet; "
+                "set `image:` to a present image (e.g. busybox) or build it elsewhere"
+            )
+        api: Any = importlib.import_module("dockyard.build.api")
+        api.build_image(
+            self.engine,
+            context=build.context,
+            dockerfile=build.dockerfile,
+            dockerfile_inline=build.dockerfile_inline,
+            args=dict(build.args),
+            target=build.target,
+            labels=dict(build.labels),
+            tags=[tag],
+        )
+
+    def remove_image(self, reference: str) -> None:
+        record = self.engine.images.resolve(reference)
+        self.engine.images.remove(record.id)
