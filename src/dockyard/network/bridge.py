@@ -126,6 +126,18 @@ def add_endpoint(links: EndpointLinks) -> None:
             ns.route("add", dst="0.0.0.0/0", gateway=links.gateway, oif=idx)
 
 
+def plug(host_veth: str, bridge: str) -> None:
+    """Put an existing host veth back into its bridge and up (after the bridge was remade)."""
+    with _netlink("plug veth", host_veth) as ipr:
+        master, idx = _index(ipr, bridge), _index(ipr, host_veth)
+        if master is None or idx is None:
+            raise NotFound(
+                f"link {host_veth} or bridge {bridge} is missing: reconnect the container"
+            )
+        ipr.link("set", index=idx, master=master)
+        ipr.link("set", index=idx, state="up")
+
+
 def enable_ip_forward() -> None:
     """Let the host route between the bridges and its uplinks (needed for NAT)."""
     _sysctl("net/ipv4/ip_forward", "1")

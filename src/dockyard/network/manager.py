@@ -395,7 +395,9 @@ class NetworkManager:
             for ep in store.all_endpoints(conn):
                 net = nets[ep.network_id]
                 if is_netns(Path(ep.netns)):
-                    if not bridge.link_exists(ep.host_veth):
+                    if bridge.link_exists(ep.host_veth):
+                        bridge.plug(ep.host_veth, net.bridge)
+                    else:
                         first = store.endpoints_of_container(conn, ep.container_id)[0] == ep
                         bridge.add_endpoint(self._links(net, ep, first=first))
                     if ep.container_id not in restored:

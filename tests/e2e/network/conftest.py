@@ -4,9 +4,9 @@ processes inside them, and a session check that no dockyard link, table or netns
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,18 @@ from dockyard.network.manager import NetworkManager
 from dockyard.network.netns import create_netns, remove_netns
 from dockyard.state.db import StateDB
 
-_OURS = re.compile(r"^(dy-[0-9a-f]{12}|dockyard0|veth[0-9a-f]{8}|vethp[0-9a-f]{8})$")
+
+@dataclass
+class Made:
+    """What this session's network tests made: the roots (their nft tables) and link names."""
+
+    roots: list[Path] = field(default_factory=list)
+    links: set[str] = field(default_factory=set)
 
 
 def _links() -> set[str]:
-    out = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True, check=True)
-    return {link["ifname"] for link in json.loads(out.stdout) if _OURS.match(link["ifname"])}
+    out = subprocess.run(["ip", "-j", "link"], check=True, capture_output=True, text=True)
+    return {link["ifname"] for link in json.loads(out.stdout)}
 
 
 def _netns_mounts(base: Path) -> list[str]:
@@ -29,27 +35,39 @@ def _netns_mounts(base: Path) -> list[str]:
         return [line.split()[4] for line in f if str(base) in line.split()[4]]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def network_leak_guard(test_base: Path) -> Iterator[None]:
-    """Fail the session if links, nft tables or netns mounts made by these tests remain."""
-    links_before = _links()
-    tables_before = set(firewall.list_tables())
-    yield
+@pytest.fixture(scope="session")
+def network_leak_guard(test_base: Path) -> Iterator[Made]:
+    """Fail the session if links, nft tables or netns mounts made by these tests remain.
+
+    Only what these tests made is checked: other suites may run dockyard networks meanwhile.
+    """
+    made = Made()
+    yield made
+    tables = set(firewall.list_tables())
+    ours = set()
+    for root in made.roots:
+        t = firewall.tables_for(str(root.resolve()))
+        ours |= {f"inet {t.filter}", f"ip {t.nat}"}
     left = {
-        "links": sorted(_links() - links_before),
-        "nft tables": sorted(set(firewall.list_tables()) - tables_before),
+        "links": sorted(made.links & _links()),
+        "nft tables": sorted(tables & ours),
         "netns": _netns_mounts(test_base),
     }
     assert not any(left.values()), f"network tests leaked: {left}"
 
 
 @pytest.fixture
-def manager(scratch: Path) -> Iterator[NetworkManager]:
+def manager(scratch: Path, network_leak_guard: Made) -> Iterator[NetworkManager]:
     """A NetworkManager on a private root; every network and endpoint is removed afterwards."""
     root = scratch / "root"
     db = StateDB(root)
     mgr = NetworkManager(db, root)
+    network_leak_guard.roots.append(root)
     yield mgr
+    network_leak_guard.links |= {n.bridge for n in mgr.list()}
+    network_leak_guard.links |= {
+        r["host_veth"] for r in db.query("SELECT host_veth FROM endpoints")
+    }
     for ep_row in db.query("SELECT DISTINCT container_id FROM endpoints"):
         mgr.detach_all(ep_row["container_id"])
     for net in mgr.list():
@@ -58,7 +76,7 @@ def manager(scratch: Path) -> Iterator[NetworkManager]:
 
 
 @pytest.fixture
-def netns(scratch: Path) -> Iterator[Callable[[str], Path]]:
+def netns(scratch: Path, network_leak_guard: Made) -> Iterator[Callable[[str], Path]]:
     """A factory of named network namespaces under the test's scratch dir."""
     made: list[Path] = []
 

@@ -21,11 +21,18 @@ def _ping(ns: Path, target: str) -> bool:
     return run_in(ns, "busybox", "ping", "-c1", "-W1", target).returncode == 0
 
 
+def _reaches(ns: Path, target: str) -> bool:
+    # A new veth may drop the first packet while its carrier comes up: retry for a while.
+    return eventually(lambda: _ping(ns, target), timeout=3)
+
+
 def _resolve_in(ns: Path, hosts: Path, name: str) -> bool:
     # A private mount namespace with the container's hosts file on /etc/hosts, as the engine
     # bind-mounts it; busybox ping then resolves `name` through it.
     script = f"mount --bind {hosts} /etc/hosts && busybox ping -c1 -W1 {name}"
-    return run_in(ns, "unshare", "-m", "sh", "-c", script).returncode == 0
+    return eventually(
+        lambda: run_in(ns, "unshare", "-m", "sh", "-c", script).returncode == 0, timeout=3
+    )
 
 
 def test_two_containers_reach_each_other(
@@ -36,7 +43,7 @@ def test_two_containers_reach_each_other(
     ea = manager.attach(net.name, cid(1), "alpha", a)
     eb = manager.attach(net.name, cid(2), "beta", b, aliases=("db",))
     assert (ea.ip, eb.ip, ea.ifname) == ("10.250.1.2", "10.250.1.3", "eth0")
-    assert _ping(a, eb.ip)
+    assert _reaches(a, eb.ip)
     serve_http(spawn, b, scratch / "www", "hello from beta\n")
 
     def fetch() -> bool:
@@ -85,7 +92,7 @@ def test_networks_are_isolated(manager: NetworkManager, netns: Callable[[str], P
     manager.attach(one.name, cid(1), "alpha", a)
     eb = manager.attach(two.name, cid(2), "beta", b)
     # a's default route points at the host, which would forward to b's bridge if not dropped.
-    assert _ping(a, one.gateway)
+    assert _reaches(a, one.gateway) and _reaches(b, two.gateway)
     assert not _ping(a, eb.ip)
 
 
@@ -112,6 +119,7 @@ def test_internal_network_has_no_way_out(
     assert len(drops) >= 2
     # Even with a route out, the host drops what leaves the internal bridge.
     run_in(a, "ip", "route", "add", "default", "via", net.gateway)
+    assert _reaches(a, net.gateway) and _reaches(b, other.gateway)
     assert not _ping(a, eb.ip)
     assert ea.ip == "10.250.5.2"
 
