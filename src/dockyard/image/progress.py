@@ -132,7 +132,7 @@ class RichProgress:
         task = self._task(key)
         text = f"{status.value} {detail}" if detail else status.value
         if status in (Status.PULLED, Status.EXISTS, Status.PUSHED, Status.LAYER_EXISTS):
-            self._bars.update(task, description=text, visible=True)
+            self._bars.update(task, description=text, refresh=True)
             self._bars.stop_task(task)
         else:
             self._bars.update(task, description=text)
