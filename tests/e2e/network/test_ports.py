@@ -115,3 +115,15 @@ def test_port_in_use_is_a_conflict_and_makes_nothing(
     with pytest.raises(Conflict, match=re.escape("Bind for 127.0.0.1:18182 failed")):
         manager.publish(cid(2), [PortSpec("127.0.0.1", 18182, 80)])
     assert manager.ports(cid(2)) == []
+
+
+def test_publish_on_all_addresses_answers_on_loopback(
+    manager: NetworkManager, netns: Callable[[str], Path], spawn: Spawn, scratch: Path
+) -> None:
+    net = manager.create("dytest-any", subnet="10.250.13.0/24")
+    a = netns("a")
+    manager.attach(net.name, cid(1), "web", a)
+    serve_http(spawn, a, scratch / "www", "everywhere\n")
+    [binding] = manager.publish(cid(1), [PortSpec("", 0, 80)])
+    assert binding.host_ip == "0.0.0.0" and binding.docker_key() == "80/tcp"
+    assert eventually(lambda: _curl(f"http://127.0.0.1:{binding.host_port}/") == "everywhere\n")
