@@ -122,7 +122,7 @@ class LogPrinter:
         self.colours: dict[str, str] = {}
 
     def prefix(self, service: str, name: str) -> str:
-        text = f"{name:<{self.width}} | "
+        text = f"{name:<{self.width}}  | "
         if not self.colour:
             return text
         code = self.colours.setdefault(service, COLOURS[len(self.colours) % len(COLOURS)])
