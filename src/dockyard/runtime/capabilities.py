@@ -10,11 +10,16 @@ import errno
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument, KernelError, Unavailable
 from dockyard.kernel import constants as k
 from dockyard.kernel.syscall import Syscall
-from dockyard.oci.runtime_spec import Capabilities
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Capabilities
+
 
 # linux/capability.h, in number order: CAPABILITY_NAMES[n] is capability n.
 CAPABILITY_NAMES: tuple[str, ...] = (

@@ -5,9 +5,14 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dockyard.oci.runtime_spec import DeviceCgroup, Resources, Spec
 from dockyard.runtime.cgroups import CgroupManager, detect_layout, resolve_path
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import DeviceCgroup, Resources, Spec
+
 
 # Devices every container may use whatever its spec's device rules say, appended after them as
 # runc's specconv does: mknod of anything, the default nodes, the console and its ptys.

@@ -6,10 +6,15 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.kernel import constants as k
-from dockyard.oci.runtime_spec import Spec
 from dockyard.runtime.errors import BadConfig
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Spec
+
 
 NAMESPACE_FLAGS: dict[str, int] = {
     "pid": k.CLONE_NEWPID,

@@ -10,10 +10,14 @@ import fcntl
 import os
 import socket
 import struct
+from typing import TYPE_CHECKING
 
 from dockyard.kernel import constants as k
-from dockyard.oci.runtime_spec import ConsoleSize
 from dockyard.runtime.errors import BadConfig
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import ConsoleSize
 
 
 def open_pty(devpts: str) -> tuple[int, str]:

@@ -13,8 +13,8 @@ import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockyard.oci.runtime_spec import IDMapping, Spec, State, Status
 from dockyard.runtime.capabilities import parse_capabilities
 from dockyard.runtime.channel import Channel
 from dockyard.runtime.config import load_bundle
@@ -29,6 +29,10 @@ from dockyard.runtime.init import run_intermediate
 from dockyard.runtime.plan import InitPlan, plan_init
 from dockyard.runtime.seccomp import prepare_seccomp, validate_seccomp
 from dockyard.runtime.state import OCI_VERSION, ContainerDir, ContainerRecord, process_start_time
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import IDMapping, Spec, State, Status
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dockyard.errors import Conflict
-from dockyard.oci.runtime_spec import Process
 from dockyard.runtime.cgroup_setup import ContainerCgroup
 from dockyard.runtime.channel import Channel
 from dockyard.runtime.container_create import _can_raise_rlimits, _raise_child_error
@@ -25,6 +25,10 @@ from dockyard.runtime.plan import plan_init
 from dockyard.runtime.seccomp import prepare_seccomp
 from dockyard.runtime.state import ContainerDir
 from dockyard.runtime.tenant import run_tenant_intermediate, tenant_plan
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Process
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockyard.kernel import constants as k
 from dockyard.kernel.syscall import Syscall
-from dockyard.oci.runtime_spec import Device
 from dockyard.runtime.errors import BadConfig
 from dockyard.runtime.paths import ensure_path
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Device
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError
-from dockyard.oci.runtime_spec import Hook, State
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Hook, State
 
 
 class HookFailed(DockyardError):

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockyard.kernel import constants as k
-from dockyard.oci.runtime_spec import Mount
 from dockyard.runtime.errors import BadConfig
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Mount
+
 
 # option → (set flags, clear flags), as runc's mount option table
 _FLAGS: dict[str, tuple[int, int]] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dockyard.kernel import constants as k
-from dockyard.oci.runtime_spec import Spec
 from dockyard.runtime.cgroup_mounts import plan_cgroup_mount
 from dockyard.runtime.cgroups import CgroupLayout
 from dockyard.runtime.config import NAMESPACE_FLAGS
@@ -15,6 +15,11 @@ from dockyard.runtime.errors import BadConfig
 from dockyard.runtime.mounts import MountOp, plan_mounts
 from dockyard.runtime.rlimits import RlimitSetting, plan_rlimits
 from dockyard.runtime.rootfs import binds_dev
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Spec
+
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import resource
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dockyard.oci.runtime_spec import Rlimit
 from dockyard.runtime.errors import BadConfig
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Rlimit
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,16 @@ from __future__ import annotations
 import errno
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument, KernelError, Unavailable
 from dockyard.kernel import seccomp as scmp
 from dockyard.kernel.seccomp import ArgCmp, Compare, FilterAttr
-from dockyard.oci.runtime_spec import Seccomp, SeccompArg
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Seccomp, SeccompArg
+
 
 # Runtime-spec action names → their libseccomp value (ERRNO and TRACE take errnoRet).
 _ACTIONS: Mapping[str, int] = {

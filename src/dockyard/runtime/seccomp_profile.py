@@ -12,10 +12,14 @@ import os
 import re
 from collections.abc import Mapping, Set
 from importlib import resources
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dockyard.errors import InvalidArgument
-from dockyard.oci.runtime_spec import Seccomp, SeccompArg, SeccompSyscall
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Seccomp, SeccompArg, SeccompSyscall
+
 
 DEFAULT_PROFILE = "seccomp-default.json"
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dockyard.oci.runtime_spec import Spec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Spec
+
 
 DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 

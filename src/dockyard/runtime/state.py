@@ -11,11 +11,15 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dockyard.oci.runtime_spec import State, Status
 from dockyard.runtime.config import validate_id
 from dockyard.runtime.errors import ContainerExists, ContainerNotFound
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import State, Status
+
 
 OCI_VERSION = "1.2.0"
 EXEC_FIFO = "exec.fifo"

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from dockyard.kernel.syscall import LinuxSyscall
-from dockyard.oci.runtime_spec import Process, Spec
 from dockyard.runtime.channel import Channel
 from dockyard.runtime.config import NAMESPACE_FLAGS, NAMESPACE_PROC_NAMES
 from dockyard.runtime.console import make_controlling, open_pty, send_master, set_size
@@ -16,6 +15,11 @@ from dockyard.runtime.init import _apply_security, _report
 from dockyard.runtime.plan import InitPlan, resolve_executable
 from dockyard.runtime.rlimits import apply_rlimits
 from dockyard.runtime.seccomp import load_seccomp
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Process, Spec
+
 
 if TYPE_CHECKING:
     from dockyard.kernel.seccomp import SeccompFilter

@@ -6,11 +6,17 @@ cgroup2 mount offers (e.g. hugetlb on some kernels) is driven through v2 files.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dockyard.errors import Unavailable
-from dockyard.oci.runtime_spec import CPU, Resources
 from dockyard.runtime.cgroups.plan import EitherOrder, Plan, Step
 from dockyard.runtime.cgroups.v1 import plan_v1
 from dockyard.runtime.cgroups.v2 import plan_v2
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import CPU, Resources
+
 
 # v1 controller name → the v2 controller that does its job.
 V2_NAME = {"blkio": "io"}
@@ -49,7 +55,7 @@ def plan_hybrid(
 
 def _subset(resources: Resources, controllers: set[str]) -> Resources:
     """Only the spec fields that the given v1 controllers would have handled."""
-    out = Resources()
+    out: Resources = {}
     if "hugetlb" in controllers and "hugepageLimits" in resources:
         out["hugepageLimits"] = resources["hugepageLimits"]
     if "pids" in controllers and "pids" in resources:
@@ -58,8 +64,9 @@ def _subset(resources: Resources, controllers: set[str]) -> Resources:
         out["memory"] = resources["memory"]
     if "blkio" in controllers and "blockIO" in resources:
         out["blockIO"] = resources["blockIO"]
-    cpu = resources.get("cpu", CPU())
-    picked = CPU()
+    empty: CPU = {}
+    cpu = resources.get("cpu", empty)
+    picked: CPU = {}
     for key, value in cpu.items():
         is_cpuset = key in ("cpus", "mems")
         if ("cpuset" in controllers and is_cpuset) or ("cpu" in controllers and not is_cpuset):

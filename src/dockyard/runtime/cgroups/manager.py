@@ -7,9 +7,9 @@ import errno
 import os
 import signal
 import time
+from typing import TYPE_CHECKING
 
 from dockyard.errors import DockyardError, InvalidArgument, KernelError, Unavailable
-from dockyard.oci.runtime_spec import Resources
 from dockyard.runtime.cgroups import freezer
 from dockyard.runtime.cgroups.apply import apply_plan
 from dockyard.runtime.cgroups.fs import read_text, write_file, write_raw
@@ -20,6 +20,11 @@ from dockyard.runtime.cgroups.plan import Plan
 from dockyard.runtime.cgroups.stats import CgroupStats, flat_keyed, stats_v1, stats_v2
 from dockyard.runtime.cgroups.v1 import plan_v1
 from dockyard.runtime.cgroups.v2 import plan_v2
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import Resources
+
 
 # rmdir of a cgroup whose last task just exited can briefly fail with EBUSY.
 _RMDIR_DELAYS = (0.01, 0.02, 0.04, 0.08, 0.16)

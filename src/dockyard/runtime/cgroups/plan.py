@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dockyard.errors import InvalidArgument
-from dockyard.oci.runtime_spec import BlockIO, ThrottleDevice
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import BlockIO, ThrottleDevice
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ cpu, pids, blkio, hugetlb.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dockyard.errors import InvalidArgument
-from dockyard.oci.runtime_spec import CPU, BlockIO, DeviceCgroup, Memory, Resources
 from dockyard.runtime.cgroups.plan import (
     EitherOrder,
     Plan,
@@ -18,6 +19,11 @@ from dockyard.runtime.cgroups.plan import (
     limit_str,
     throttle_lists,
 )
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import CPU, BlockIO, DeviceCgroup, Memory, Resources
+
 
 _DEVICE_TYPES = frozenset({"a", "b", "c"})
 

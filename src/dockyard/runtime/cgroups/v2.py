@@ -6,8 +6,9 @@ hugetlb, then the spec's `unified` map (which may override anything before it).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dockyard.errors import InvalidArgument, Unavailable
-from dockyard.oci.runtime_spec import CPU, BlockIO, Memory, Resources
 from dockyard.runtime.cgroups.plan import (
     Plan,
     Step,
@@ -17,6 +18,11 @@ from dockyard.runtime.cgroups.plan import (
     limit_str,
     throttle_lists,
 )
+
+if TYPE_CHECKING:
+    # Types only: building the TypedDicts costs start-up time.
+    from dockyard.oci.runtime_spec import CPU, BlockIO, Memory, Resources
+
 
 _IO_MAX_KEYS = {
     "read_bps": "rbps",
