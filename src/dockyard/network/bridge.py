@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from pyroute2 import IPRoute  # type: ignore[import-untyped]
 from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
 
 from dockyard.errors import KernelError, NotFound
+from dockyard.kernel.constants import CLONE_NEWNET
+from dockyard.kernel.syscall import LinuxSyscall, Syscall
 
 IFNAMSIZ = 15
 
@@ -45,9 +48,9 @@ def mac_for(ip: str) -> str:
 
 
 @contextmanager
-def _netlink(op: str, what: str, netns: str | None = None) -> Iterator[IPRoute]:
+def _netlink(op: str, what: str) -> Iterator[IPRoute]:
     try:
-        with IPRoute(**({"netns": netns} if netns else {})) as ipr:
+        with IPRoute() as ipr:
             yield ipr
     except NetlinkError as exc:
         raise KernelError(op, what, exc.code) from exc
@@ -100,30 +103,65 @@ def delete_link(name: str) -> None:
 def add_endpoint(links: EndpointLinks) -> None:
     """Make the veth pair, plug the host side into the bridge, configure the netns side."""
     with _netlink("create veth", links.host_veth) as ipr:
-        bridge = _index(ipr, links.bridge)
-        if bridge is None:
+        master = _index(ipr, links.bridge)
+        if master is None:
             raise NotFound(
                 f"bridge {links.bridge} is missing: run `dockyard network ls` to restore"
             )
-        ipr.link("add", ifname=links.host_veth, kind="veth", peer={"ifname": links.peer_veth})
-        host = _index(ipr, links.host_veth)
-        peer = _index(ipr, links.peer_veth)
-        ipr.link("set", index=host, master=bridge)
-        ipr.link("set", index=host, state="up")
         fd = os.open(links.netns, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            ipr.link("set", index=peer, net_ns_fd=fd)
+            # One request: the peer is born inside the netns, the host side enslaved and up.
+            ipr.link(
+                "add",
+                ifname=links.host_veth,
+                kind="veth",
+                peer={"ifname": links.peer_veth, "net_ns_fd": fd},
+                master=master,
+                state="up",
+            )
         finally:
             os.close(fd)
-    with _netlink("configure netns", links.netns, netns=links.netns) as ns:
-        lo = _index(ns, "lo")
-        ns.link("set", index=lo, state="up")
-        idx = _index(ns, links.peer_veth)
-        ns.link("set", index=idx, ifname=links.ifname, address=links.mac)
-        ns.addr("add", index=idx, address=links.ip, prefixlen=links.prefixlen)
-        ns.link("set", index=idx, state="up")
-        if links.default_route:
-            ns.route("add", dst="0.0.0.0/0", gateway=links.gateway, oif=idx)
+    in_netns(links.netns, lambda ns: _configure_inside(ns, links))
+
+
+def _configure_inside(ns: IPRoute, links: EndpointLinks) -> None:
+    lo = _index(ns, "lo")
+    ns.link("set", index=lo, state="up")
+    idx = _index(ns, links.peer_veth)
+    ns.link("set", index=idx, ifname=links.ifname, address=links.mac)
+    ns.addr("add", index=idx, address=links.ip, prefixlen=links.prefixlen)
+    ns.link("set", index=idx, state="up")
+    if links.default_route:
+        ns.route("add", dst="0.0.0.0/0", gateway=links.gateway, oif=idx)
+
+
+def in_netns(netns: str, work: Callable[[IPRoute], None], syscall: Syscall | None = None) -> None:
+    """Run `work` with a netlink socket opened inside the named netns."""
+    sys = syscall or LinuxSyscall()
+    failure: list[BaseException] = []
+
+    def in_thread() -> None:
+        # The netns is per thread: a throw-away thread joins it, so the caller never moves
+        # (cheaper than pyroute2's netns helper process).
+        try:
+            fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                sys.setns(fd, CLONE_NEWNET)
+            finally:
+                os.close(fd)
+            with _netlink("configure netns", netns) as ns:
+                work(ns)
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+
+    worker = threading.Thread(target=in_thread, name="dockyard-netns-config")
+    worker.start()
+    worker.join()
+    if failure:
+        exc = failure[0]
+        if isinstance(exc, OSError):
+            raise KernelError("setns", netns, exc.errno or errno.EIO) from exc
+        raise exc
 
 
 def plug(host_veth: str, bridge: str) -> None:

@@ -131,7 +131,7 @@ class NetworkManager:
 
     def remove(self, name: str) -> None:
         """Remove a network, its bridge and its rules; a network in use → Conflict."""
-        with self.db.transaction() as conn:
+        with self._undo() as undo, self.db.transaction() as conn:
             net = store.find_network(conn, name)
             eps = store.endpoints_of_network(conn, net.id)
             if eps:
@@ -141,17 +141,26 @@ class NetworkManager:
                     "disconnect or remove them first"
                 )
             store.delete_network(conn, net.id)
+            # Runs after the rollback: puts the rules of the network back if the link stays.
+            undo(self._resync_firewall)
             self._sync_firewall(conn)
             bridge.delete_link(net.bridge)
 
     def prune(self) -> builtins.list[str]:
         """Remove every network without containers except the default one; their names."""
-        removed: list[str] = []
         with self.db.transaction() as conn:
-            for net in store.all_networks(conn):
-                if net.name != DEFAULT_NETWORK and not store.endpoints_of_network(conn, net.id):
-                    self.remove(net.id)
-                    removed.append(net.name)
+            idle = [
+                net
+                for net in store.all_networks(conn)
+                if net.name != DEFAULT_NETWORK and not store.endpoints_of_network(conn, net.id)
+            ]
+        removed: list[str] = []
+        for net in idle:
+            try:
+                self.remove(net.id)
+            except (Conflict, NotFound):  # joined or removed by another process meanwhile
+                continue
+            removed.append(net.name)
         return removed
 
     def list(self) -> builtins.list[Network]:
@@ -252,15 +261,20 @@ class NetworkManager:
         """Unplug the container from the network and release its IP and ports there."""
         with self.db.transaction() as conn:
             net = store.find_network(conn, network)
-            if not any(
-                ep.network_id == net.id for ep in store.endpoints_of_container(conn, container_id)
-            ):
+            mine = [
+                e
+                for e in store.endpoints_of_container(conn, container_id)
+                if e.network_id == net.id
+            ]
+            if not mine:
                 raise NotFound(
                     f"container {container_id[:12]} is not connected to network {net.name}"
                 )
-            self._drop_endpoint(conn, net.id, container_id)
-            self._sync_firewall(conn)
+            ep = mine[0]
+            if self._drop_endpoint(conn, net.id, container_id):
+                self._sync_firewall(conn)
             self._rewrite_hosts(conn, self._neighbours(conn, net.id) | {container_id})
+            bridge.delete_link(ep.host_veth)
 
     def detach_all(self, container_id: str) -> None:
         """Unplug the container from every network and forget its ports and files."""
@@ -268,13 +282,18 @@ class NetworkManager:
             eps = store.endpoints_of_container(conn, container_id)
             for ep in eps:
                 self._drop_endpoint(conn, ep.network_id, container_id)
-            conn.execute("DELETE FROM published_ports WHERE container_id = ?", (container_id,))
+            ports = conn.execute(
+                "DELETE FROM published_ports WHERE container_id = ?", (container_id,)
+            ).rowcount
             store.delete_container_files(conn, container_id)
-            self._sync_firewall(conn)
+            if ports:
+                self._sync_firewall(conn)
             neighbours: set[str] = set()
             for ep in eps:
                 neighbours |= self._neighbours(conn, ep.network_id)
             self._rewrite_hosts(conn, neighbours)
+            for ep in eps:
+                bridge.delete_link(ep.host_veth)
 
     def endpoints(self, container_id: str) -> builtins.list[Endpoint]:
         """The container's endpoints, in attach order."""
@@ -330,8 +349,11 @@ class NetworkManager:
     def unpublish(self, container_id: str) -> None:
         """Remove every port published to the container."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM published_ports WHERE container_id = ?", (container_id,))
-            self._sync_firewall(conn)
+            gone = conn.execute(
+                "DELETE FROM published_ports WHERE container_id = ?", (container_id,)
+            ).rowcount
+            if gone:
+                self._sync_firewall(conn)
 
     def ports(self, container_id: str) -> builtins.list[PortBinding]:
         """The container's published ports (`dockyard port`)."""
@@ -404,6 +426,7 @@ class NetworkManager:
                         restored.append(ep.container_id)
                 else:
                     self._drop_endpoint(conn, ep.network_id, ep.container_id)
+                    bridge.delete_link(ep.host_veth)
                     conn.execute(
                         "DELETE FROM published_ports WHERE container_id = ?", (ep.container_id,)
                     )
@@ -443,19 +466,23 @@ class NetworkManager:
             default_route=first and not net.internal,
         )
 
-    def _drop_endpoint(self, conn: sqlite3.Connection, network_id: str, cid: str) -> None:
-        for ep in store.endpoints_of_container(conn, cid):
-            if ep.network_id == network_id:
-                bridge.delete_link(ep.host_veth)
-        conn.execute(
+    def _drop_endpoint(self, conn: sqlite3.Connection, network_id: str, cid: str) -> bool:
+        # Rows only; the caller deletes the veth last, once nothing else can fail. True when
+        # published ports went with the endpoint (the nft rules then need a sync).
+        ports = conn.execute(
             "DELETE FROM published_ports WHERE container_id = ? AND network_id = ?",
             (cid, network_id),
-        )
+        ).rowcount
         ipam.release(conn, network_id, cid)
         store.delete_endpoint(conn, network_id, cid)
+        return ports > 0
 
     def _neighbours(self, conn: sqlite3.Connection, network_id: str) -> set[str]:
         return {ep.container_id for ep in store.endpoints_of_network(conn, network_id)}
+
+    def _resync_firewall(self) -> None:
+        with self.db.transaction() as conn:
+            self._sync_firewall(conn)
 
     def _sync_firewall(self, conn: sqlite3.Connection) -> None:
         nets = store.all_networks(conn)
