@@ -174,9 +174,11 @@ def _write_docker(store: ImageStore, items: Sequence[SaveItem], tar: tarfile.Tar
                 written.add(layer_id)
             paths.append(f"{layer_id}/layer.tar")
             parent = layer_id
-        familiar = [parse_reference(t).familiar() for t in item.tags]
-        entries.append({"Config": config_name, "RepoTags": familiar or None, "Layers": paths})
-        for name in familiar:
+        # Fully qualified names, as skopeo writes them: Docker reads both forms, while podman
+        # would file a familiar `busybox:latest` under `localhost/`.
+        names = list(item.tags)
+        entries.append({"Config": config_name, "RepoTags": names or None, "Layers": paths})
+        for name in names:
             repo, _, tag = name.rpartition(":")
             repositories.setdefault(repo, {})[tag] = parent
     _add_bytes(tar, "manifest.json", json.dumps(entries).encode())

@@ -117,3 +117,32 @@ def test_save_to_stdout_and_load_from_stdin(pulled: tuple[Path, str], scratch: P
     # Loading again shares everything: no new layer, same image.
     dockyard(fresh, "load", stdin=data)
     assert len(Engine(fresh).layers.list()) == 1
+
+
+PODMAN_PEER = Path("/work/shared/peers/podman-peer")
+
+
+@pytest.mark.skipif(
+    not PODMAN_PEER.exists() or not Path("/usr/bin/podman").exists(),
+    reason="podman (and the podman-peer wrapper) not installed",
+)
+@pytest.mark.parametrize("fmt", ["docker-archive", "oci-archive"])
+def test_podman_loads_what_dockyard_saved(
+    pulled: tuple[Path, str], scratch: Path, fmt: str
+) -> None:
+    root, image_id = pulled
+    archive = scratch / "for-podman.tar"
+    dockyard(root, "save", "--format", fmt, "-o", str(archive), "busybox:1")
+    env = dict(os.environ, PEER_ROOT=str(scratch / "podman"))
+    peer = [str(PODMAN_PEER)]
+    proc = subprocess.run(
+        [*peer, "load", "-q", "-i", str(archive)], check=False, capture_output=True, text=True,
+        env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Loaded image: docker.io/library/busybox:1"
+    ids = subprocess.run(
+        [*peer, "images", "--no-trunc", "-q", "busybox:1"], check=True, capture_output=True,
+        text=True, env=env,
+    ).stdout.split()  # fmt: skip
+    assert ids == [image_id]
