@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from dockyard.compose.engine_client import ContainerInfo, EngineClient
     from dockyard.compose.loader import LoadedProject
     from dockyard.compose.model import Project
+    from dockyard.compose.plan import Plan
 
 Handler = Callable[[argparse.Namespace, Path], int]
 
@@ -273,6 +274,7 @@ def up(args: argparse.Namespace, root: Path) -> int:
         no_build=args.no_build,
     )
     plan = plan_up(project, observe(client, project), options)
+    _check_builds(project, plan)
     if args.dry_run:
         for action in plan.actions():
             print(
@@ -303,6 +305,15 @@ def up(args: argparse.Namespace, root: Path) -> int:
     return _attach(client, project, selected, args)
 
 
+def _check_builds(project: Project, plan: Plan) -> None:
+    """A missing build context fails before anything is made."""
+    from dockyard.compose.checks import check_build_contexts
+    from dockyard.compose.plan import Kind
+
+    building = {a.service for a in plan.resources if a.kind is Kind.BUILD}
+    check_build_contexts({n: s for n, s in project.services.items() if n in building})
+
+
 def _attach(
     client: EngineClient, project: Project, services: list[str], args: argparse.Namespace
 ) -> int:
@@ -322,7 +333,7 @@ def _attach(
 
     def follow(container: ContainerInfo) -> None:
         label = short_name(project.name, container.name)
-        for line in client.logs(container.id, follow=True, tail=0):
+        for line in client.logs(container.id, follow=True, tail=None):
             printer.line(service_of(container), label, line.text)
         code = client.wait(container.id)
         printer.message(f"{label} exited with code {code}")

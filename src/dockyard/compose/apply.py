@@ -117,13 +117,16 @@ class Applier:
             build = self.project.services[action.service].build
             if build is None:
                 raise NotFound(f'service "{action.service}" has no build section; add one')
-            self._do(
-                "Image",
-                action.name,
-                "Building",
-                "Built",
-                lambda: self.client.build(build, action.name),
-            )
+            try:
+                self._do(
+                    "Image",
+                    action.name,
+                    "Building",
+                    "Built",
+                    lambda: self.client.build(build, action.name),
+                )
+            except DockyardError as e:
+                raise type(e)(f'service "{action.service}": {e}') from None
         elif kind is Kind.REMOVE:
             self._remove(action)
         elif kind is Kind.REMOVE_NETWORK:

@@ -287,8 +287,8 @@ class LocalEngine:
         # The builder is being written by another engineer: call it when it exists.
         if importlib.util.find_spec("dockyard.build.api") is None:
             raise Unavailable(
-                f"cannot build {tag}: dockyard has no image builder yet; "
-                "set `image:` to a present image (e.g. busybox) or build it elsewhere"
+                "dockyard has no image builder yet; set `image:` to a present image "
+                "(e.g. busybox) or build it elsewhere"
             )
         api: Any = importlib.import_module("dockyard.build.api")
         api.build_image(

@@ -152,6 +152,12 @@ def test_scale_profiles_and_run_rm(dockyard: Dockyard, project: Path) -> None:
         ),
         ("services:\n  a:\n    image: busybox\n    depends_on: [nope]\n", "nope"),
         ("services:\n  a:\n    image: busybox\n    env_file: missing.env\n", "missing.env"),
+        ("services:\n  a:\n    build: ./nowhere\n", "nowhere"),
+        (
+            "services:\n  a:\n    image: busybox\n    ports: ['8081:80']\n"
+            "  b:\n    image: busybox\n    ports: ['8081:80']\n",
+            "8081",
+        ),
     ],
 )
 def test_bad_input_is_one_line_nonzero_and_creates_nothing(
