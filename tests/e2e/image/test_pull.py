@@ -174,3 +174,32 @@ def test_multi_layer_pull_matches_umoci_unpack(scratch: Path, registry: RunningR
         unmount(target)
         engine.snapshots.remove("ctr")
     assert actual == expected
+
+
+def test_concurrent_pulls_of_one_image_share_everything(
+    scratch: Path, pushed_busybox: Reference
+) -> None:
+    root = scratch / "root"
+    env = dict(
+        os.environ,
+        DOCKER_CONFIG=str(scratch / "docker-config"),
+        DOCKYARD_REGISTRIES_CONFIG=str(scratch / "registries.json"),
+    )
+    procs = [
+        subprocess.Popen(
+            [DOCKYARD, "--root", str(root), "pull", "-q", str(pushed_busybox)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(6)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out == f"{pushed_busybox}\n", err
+    engine = Engine(root)
+    assert len(engine.images.list()) == 1
+    assert [layer.refcount for layer in engine.layers.list()] == [1]
+    assert not any((root / "content/ingest").iterdir())
+    assert not any((root / "storage/tmp").iterdir())
