@@ -247,7 +247,7 @@ class NetworkManager:
                     ip=str(lease),
                     mac=bridge.mac_for(str(lease)),
                     host_veth=f"veth{tag}",
-                    ifname=f"eth{len(existing)}",
+                    ifname=_free_ifname({e.ifname for e in existing}),
                     netns=str(netns_path),
                     aliases=tuple(aliases),
                 ),
@@ -536,6 +536,14 @@ class NetworkManager:
                         peers.append(hosts.Peer(o.ip, alias, (target, o.container_id[:12])))
         extra = [(name, gateway if ip == "host-gateway" else ip) for name, ip in files.extra_hosts]
         return hosts.render_hosts(files.hostname, [ep.ip for ep in eps], peers, extra)
+
+
+def _free_ifname(used: set[str]) -> str:
+    # The lowest free ethN: after eth0's network is detached, the next one reuses eth0.
+    n = 0
+    while f"eth{n}" in used:
+        n += 1
+    return f"eth{n}"
 
 
 def _endpoint_id(ep: Endpoint) -> str:

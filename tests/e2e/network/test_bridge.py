@@ -144,3 +144,23 @@ def test_remove_leaves_nothing(manager: NetworkManager, netns: Callable[[str], P
     assert manager.tables.filter not in ruleset and manager.tables.nat not in ruleset
     for table in ("networks", "endpoints", "ip_leases", "published_ports"):
         assert manager.db.query(f"SELECT * FROM {table}") == []
+
+
+def test_second_network_is_eth1_and_names_are_reused(
+    manager: NetworkManager, netns: Callable[[str], Path]
+) -> None:
+    one = manager.create("dytest-multi1", subnet="10.250.8.0/24")
+    two = manager.create("dytest-multi2", subnet="10.250.9.0/24")
+    three = manager.create("dytest-multi3", subnet="10.250.14.0/24")
+    a = netns("a")
+    assert manager.attach(one.name, cid(1), "alpha", a).ifname == "eth0"
+    assert manager.attach(two.name, cid(1), "alpha", a).ifname == "eth1"
+    manager.detach(one.name, cid(1))
+    assert manager.attach(three.name, cid(1), "alpha", a).ifname == "eth0"
+    links = json.loads(run_in(a, "ip", "-j", "addr").stdout)
+    addrs = {
+        link["ifname"]: [x["local"] for x in link["addr_info"] if x["family"] == "inet"]
+        for link in links
+    }
+    assert addrs["eth0"] == ["10.250.14.2"] and addrs["eth1"] == ["10.250.9.2"]
+    assert [e.network_id for e in manager.endpoints(cid(1))] == [two.id, three.id]
