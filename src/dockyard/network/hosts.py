@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.network.store import ContainerFiles, Endpoint, Network
+
 HOSTS_HEADER = (
     "127.0.0.1\tlocalhost",
     "::1\tlocalhost ip6-localhost ip6-loopback",
@@ -59,6 +61,50 @@ def render_hosts(
         names = _unique([peer.name, *peer.aliases, *([peer.short_id] if peer.short_id else [])])
         lines.append(f"{peer.ip}\t{' '.join(names)}")
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """One network a container is on, with every endpoint on it (the container's included)."""
+
+    network: Network
+    members: tuple[Endpoint, ...]
+
+
+def container_hosts(
+    files: ContainerFiles, views: Sequence[NetworkView], default_network: str
+) -> str:
+    """A container's /etc/hosts from the networks it is on (in attach order).
+
+    Peers are listed on user-defined networks only; the default bridge names nobody
+    (Docker's rule) except the containers named by `--link`. `host-gateway` in `--add-host`
+    is the gateway of the container's first network.
+    """
+    me = files.container_id
+    own_ips: list[str] = []
+    peers: list[Peer] = []
+    seen: set[tuple[str, str]] = set()
+    for view in views:
+        own_ips += [ep.ip for ep in view.members if ep.container_id == me]
+        others = [ep for ep in view.members if ep.container_id != me]
+        if view.network.name != default_network:
+            for o in others:
+                if (o.container_id, o.ip) not in seen:
+                    seen.add((o.container_id, o.ip))
+                    peers.append(Peer(o.ip, o.container_name, o.aliases, o.container_id[:12]))
+        for target, alias in files.links:
+            peers += [
+                Peer(o.ip, alias, (target, o.container_id[:12]))
+                for o in others
+                if o.container_name == target
+            ]
+    gateway = views[0].network.gateway if views else ""
+    extra = [
+        (name, gateway if ip == "host-gateway" else ip)
+        for name, ip in files.extra_hosts
+        if ip != "host-gateway" or gateway
+    ]
+    return render_hosts(files.hostname, own_ips, peers, extra)
 
 
 def _unique(names: Sequence[str]) -> list[str]:

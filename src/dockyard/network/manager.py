@@ -511,31 +511,15 @@ class NetworkManager:
                 hosts.write_in_place(path, self._hosts_text(conn, files))
 
     def _hosts_text(self, conn: sqlite3.Connection, files: ContainerFiles) -> str:
-        eps = store.endpoints_of_container(conn, files.container_id)
-        peers: list[hosts.Peer] = []
-        seen: set[tuple[str, str]] = set()
-        gateway = ""
-        for ep in eps:
-            net = store.find_network(conn, ep.network_id)
-            gateway = gateway or net.gateway
-            others = [
-                o
-                for o in store.endpoints_of_network(conn, net.id)
-                if o.container_id != files.container_id
-            ]
-            if net.name != DEFAULT_NETWORK:  # Docker: no name resolution on the default bridge
-                for o in others:
-                    if (o.container_id, o.ip) not in seen:
-                        seen.add((o.container_id, o.ip))
-                        peers.append(
-                            hosts.Peer(o.ip, o.container_name, o.aliases, o.container_id[:12])
-                        )
-            for target, alias in files.links:
-                for o in others:
-                    if o.container_name == target:
-                        peers.append(hosts.Peer(o.ip, alias, (target, o.container_id[:12])))
-        extra = [(name, gateway if ip == "host-gateway" else ip) for name, ip in files.extra_hosts]
-        return hosts.render_hosts(files.hostname, [ep.ip for ep in eps], peers, extra)
+        own = store.endpoints_of_container(conn, files.container_id)
+        views = [
+            hosts.NetworkView(
+                store.find_network(conn, ep.network_id),
+                tuple(store.endpoints_of_network(conn, ep.network_id)),
+            )
+            for ep in own
+        ]
+        return hosts.container_hosts(files, views, DEFAULT_NETWORK)
 
 
 def _free_ifname(used: set[str]) -> str:
