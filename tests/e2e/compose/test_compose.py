@@ -176,3 +176,109 @@ def test_unknown_service_on_the_command_line(dockyard: Dockyard, project: Path) 
     proc = dockyard("compose", "-f", str(project / "compose.yaml"), "up", "-d", "nosuch")
     assert proc.returncode != 0 and "nosuch" in proc.stderr
     assert dockyard("ps", "-aq").stdout.strip() == ""
+
+
+ONE_SHOT = """
+name: o
+services:
+  init:
+    image: busybox
+    command: ["sh", "-c", "echo init done; exit {code}"]
+  app:
+    image: busybox
+    command: ["sh", "-c", "echo app ran; exit 3"]
+    depends_on:
+      init: {{condition: service_completed_successfully}}
+"""
+
+
+def test_attached_up_exit_code_from_after_completed_dependency(
+    dockyard: Dockyard, project: Path
+) -> None:
+    write(project, ONE_SHOT.format(code=0))
+    proc = dockyard("compose", "-f", str(project / "compose.yaml"), "up", "--exit-code-from", "app")
+    assert proc.returncode == 3, proc.stderr
+    assert "app-1   | app ran" in proc.stdout
+    assert "init-1  | init done" in proc.stdout
+    assert started(dockyard, "o-app-1") >= started(dockyard, "o-init-1")
+    compose(dockyard, project, "down")
+
+
+def test_failed_dependency_stops_up_with_the_reason(dockyard: Dockyard, project: Path) -> None:
+    write(project, ONE_SHOT.format(code=1))
+    proc = dockyard("compose", "-f", str(project / "compose.yaml"), "up", "-d")
+    assert proc.returncode != 0
+    assert "o-init-1 exited with code 1" in proc.stderr
+    names = [
+        c["Name"]
+        for c in dockyard.json(
+            "compose", "-f", str(project / "compose.yaml"), "ps", "-a", "--format", "json"
+        )
+    ]
+    assert names == ["o-init-1"]
+    compose(dockyard, project, "down")
+
+
+def test_stop_start_restart_and_wait(dockyard: Dockyard, project: Path) -> None:
+    write(project, STACK)
+    compose(dockyard, project, "up", "-d", "--wait", "--wait-timeout", "20")
+    health = dockyard.json("inspect", "t-cache-1")[0]["State"]["Health"]["Status"]
+    assert health == "healthy"
+    compose(dockyard, project, "stop")
+    states = {
+        c["State"]
+        for c in dockyard.json(
+            "compose", "-f", str(project / "compose.yaml"), "ps", "-a", "--format", "json"
+        )
+    }
+    assert states == {"exited"}
+    compose(dockyard, project, "start")
+    compose(dockyard, project, "restart", "web")
+    running = compose(dockyard, project, "ps", "--services")
+    assert running.split() == ["cache", "web"]
+    assert len(ids(dockyard, project)) == 2
+    compose(dockyard, project, "down", "-v")
+
+
+def test_ctrl_c_during_attached_up_stops_services(dockyard: Dockyard, project: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    from tests.e2e.cli.conftest import DOCKYARD
+
+    write(project, STACK)
+    out = project / "out.txt"
+    with open(out, "w") as sink:
+        proc = subprocess.Popen(
+            [
+                DOCKYARD,
+                "--root",
+                str(dockyard.root),
+                "compose",
+                "-f",
+                str(project / "compose.yaml"),
+                "up",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "| web says hello" not in out.read_text():
+                assert time.monotonic() < deadline, out.read_text()
+                assert proc.poll() is None, out.read_text()
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 130
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert "Gracefully stopping" in out.read_text()
+    ps = dockyard.json(
+        "compose", "-f", str(project / "compose.yaml"), "ps", "-a", "--format", "json"
+    )
+    assert {c["State"] for c in ps} == {"exited"}
+    compose(dockyard, project, "down", "-v")
