@@ -246,6 +246,7 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
     """`run`: create, start, and (unless detached) stream output and return the exit code."""
     from dockyard.cli.attach import stream_until_exit
     from dockyard.engine.container_start import start_container
+    from dockyard.errors import DockyardError
     from dockyard.runtime.errors import ExecutableNotFound, ExecutableNotRunnable
 
     row = create_from_args(engine, args)
@@ -262,6 +263,13 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
             remove_container(engine, row.id, force=True)
         sys.stderr.write(f"dockyard: {e}\n")
         return 127 if isinstance(e, ExecutableNotFound) else 126
+    except DockyardError:
+        # `run` makes the container only to start it: if it cannot start (a port in use, a
+        # missing network), nothing of it stays.
+        from dockyard.engine.container_remove import remove_container
+
+        remove_container(engine, row.id, force=True)
+        raise
     finally:
         if stdin_fd is not None:
             os.close(stdin_fd)

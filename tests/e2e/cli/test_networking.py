@@ -1,0 +1,164 @@
+"""Networking through the CLI: user networks, names and aliases, published ports, isolation."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+
+import pytest
+
+from .conftest import Dockyard
+
+pytestmark = pytest.mark.root
+
+SUBNET_A = "10.252.1.0/24"
+SUBNET_B = "10.252.2.0/24"
+
+
+def curl(url: str) -> str:
+    deadline = time.monotonic() + 10
+    while True:
+        proc = subprocess.run(
+            ["curl", "-s", "--max-time", "2", url], check=False, capture_output=True, text=True
+        )
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            return proc.stdout
+        time.sleep(0.1)
+
+
+def test_names_aliases_and_later_containers_resolve(dockyard: Dockyard) -> None:
+    dockyard("network", "create", "--subnet", SUBNET_A, "appnet", check=True)
+    dockyard(
+        "run", "-d", "--name", "first", "--network", "appnet", "busybox", "sleep", "60", check=True
+    )
+    dockyard(
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "appnet",
+        "--network-alias",
+        "www",
+        "busybox",
+        "sh",
+        "-c",
+        "echo served-by-web > /tmp/index.html; httpd -f -p 80 -h /tmp",
+        check=True,
+    )
+    # `first` started before `web`: it still resolves web by name and alias.
+    out = dockyard(
+        "exec",
+        "first",
+        "sh",
+        "-c",
+        "ping -c1 -W2 web >/dev/null && echo by-name; "
+        "ping -c1 -W2 www >/dev/null && echo by-alias; "
+        "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc www 80 | tail -1",
+    )
+    assert out.stdout.splitlines() == ["by-name", "by-alias", "served-by-web"], out.stderr
+    doc = dockyard.json("network", "inspect", "appnet")[0]
+    assert {c["Name"] for c in doc["Containers"].values()} == {"first", "web"}
+    dockyard("rm", "-f", "web", check=True)
+    gone = dockyard("exec", "first", "sh", "-c", "ping -c1 -W1 web >/dev/null 2>&1 || echo gone")
+    assert gone.stdout == "gone\n"
+    busy = dockyard("network", "rm", "appnet")
+    assert busy.returncode == 1 and "first" in busy.stderr
+
+
+def test_default_bridge_gives_no_names_but_an_ip(dockyard: Dockyard) -> None:
+    dockyard("run", "-d", "--name", "a1", "busybox", "sleep", "60", check=True)
+    ip = dockyard(
+        "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "a1", check=True
+    ).stdout.strip()
+    assert ip.count(".") == 3
+    out = dockyard(
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        f"ping -c1 -W2 {ip} >/dev/null && echo ip-ok; "
+        "ping -c1 -W1 a1 >/dev/null 2>&1 || echo no-name",
+    )
+    assert out.stdout.split() == ["ip-ok", "no-name"]
+
+
+def test_published_port_answers_on_localhost_and_port_lists_it(dockyard: Dockyard) -> None:
+    dockyard(
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        "127.0.0.1:18080:80",
+        "-p",
+        "80",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello-host > /tmp/index.html; httpd -f -p 80 -h /tmp",
+        check=True,
+    )
+    assert curl("http://127.0.0.1:18080/") == "hello-host\n"
+    ports = dockyard.json("inspect", "pub")[0]["NetworkSettings"]["Ports"]["80/tcp"]
+    random_port = next(int(p["HostPort"]) for p in ports if p["HostPort"] != "18080")
+    assert random_port > 1024
+    assert curl(f"http://127.0.0.1:{random_port}/") == "hello-host\n"
+    taken = dockyard("run", "-d", "--name", "clash", "-p", "127.0.0.1:18080:80", "busybox", "true")
+    assert taken.returncode == 125 and "18080" in taken.stderr
+    assert "clash" not in dockyard(
+        "ps", "-a", "--format", "{{.Names}}", check=True
+    ).stdout.split() or (dockyard.json("inspect", "clash")[0]["State"]["Status"] == "created")
+
+
+def test_port_taken_by_a_host_process(dockyard: Dockyard) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        proc = dockyard("run", "-d", "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "5")
+    assert proc.returncode == 125 and str(port) in proc.stderr
+
+
+def test_internal_network_and_isolation(dockyard: Dockyard) -> None:
+    dockyard("network", "create", "--internal", "--subnet", SUBNET_A, "inside", check=True)
+    dockyard("network", "create", "--subnet", SUBNET_B, "other", check=True)
+    dockyard(
+        "run", "-d", "--name", "o1", "--network", "other", "busybox", "sleep", "60", check=True
+    )
+    other_ip = dockyard(
+        "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "o1", check=True
+    ).stdout.strip()
+    out = dockyard(
+        "run",
+        "--rm",
+        "--network",
+        "inside",
+        "busybox",
+        "sh",
+        "-c",
+        f"ip route | grep -c default; ping -c1 -W1 {other_ip} >/dev/null 2>&1 || echo isolated",
+    )
+    assert out.stdout.split() == ["0", "isolated"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--subnet", "10.252.300.0/24", "x1"], "10.252.300.0/24"),
+        (["--subnet", "10.252.3.0/24", "--gateway", "10.9.9.1", "x2"], "10.9.9.1"),
+    ],
+)
+def test_bad_network_input(dockyard: Dockyard, args: list[str], needle: str) -> None:
+    proc = dockyard("network", "create", *args)
+    assert proc.returncode == 125 and needle in proc.stderr and proc.stderr.count("\n") == 1
+    assert dockyard("network", "ls", "-q", check=True).stdout == ""
+
+
+def test_bad_publish_specs(dockyard: Dockyard) -> None:
+    for spec in ("99999:80", "a:b"):
+        proc = dockyard("run", "-d", "-p", spec, "busybox", "true")
+        assert proc.returncode == 125 and spec in proc.stderr
+    assert dockyard("ps", "-aq", check=True).stdout == ""
