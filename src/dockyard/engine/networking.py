@@ -82,6 +82,10 @@ def connect(engine: Engine, row: ContainerRow) -> dict[str, Any]:
     settings = dict(row.config.get("NetworkSettings") or {})
     wanted = settings.get("Networks") or {}
     manager = engine.networks
+    if manager.needs_restore():
+        # The host rebooted (or someone deleted our links/tables): put back what running
+        # containers need before adding another.
+        manager.restore()
     path = netns_path(engine, row.id)
     create_netns(path)
     try:
@@ -140,3 +144,12 @@ def disconnect(engine: Engine, container_id: str) -> None:
     with contextlib.suppress(NotFound):
         manager.detach_all(container_id)
     remove_netns(netns_path(engine, container_id))
+
+
+def restore_networks(engine: Engine) -> None:
+    """After a reboot: recreate bridges and rules for containers still running, drop the rest."""
+    if not (engine.paths.root / "state.db").exists():
+        return
+    manager = engine.networks
+    if manager.needs_restore():
+        manager.restore()

@@ -61,6 +61,13 @@ class NetworkManager:
         self.host_resolv_conf = host_resolv_conf
         self.nft = nft
         self.tables = firewall.tables_for(str(root.resolve()))
+        # Bridge names are global: only the default root's default network is `dockyard0`;
+        # another root (tests, `--root`) gets its own, named after the root as its tables are.
+        self.default_bridge = (
+            DEFAULT_NETWORK
+            if self.tables.filter == firewall.Tables().filter
+            else "dy0-" + self.tables.filter.rsplit("-", 1)[-1]
+        )
         db.migrate("network", store.MIGRATIONS)
         db.migrate("network.ipam", ipam.MIGRATIONS)
 
@@ -109,7 +116,7 @@ class NetworkManager:
                 name=name,
                 subnet=str(net_subnet),
                 gateway=str(net_gateway),
-                bridge=DEFAULT_NETWORK if name == DEFAULT_NETWORK else f"dy-{net_id[:12]}",
+                bridge=self.default_bridge if name == DEFAULT_NETWORK else f"dy-{net_id[:12]}",
                 internal=internal,
                 labels=dict(labels or {}),
                 options=dict(options or {}),
@@ -127,7 +134,13 @@ class NetworkManager:
             try:
                 return store.find_network(conn, DEFAULT_NETWORK)
             except NotFound:
-                return self.create(DEFAULT_NETWORK, subnet=self.default_subnet)
+                pass
+        try:
+            return self.create(DEFAULT_NETWORK, subnet=self.default_subnet)
+        except Conflict:
+            # The configured subnet is taken (another root's default network, a host route):
+            # pick a free one from the pool rather than failing every container.
+            return self.create(DEFAULT_NETWORK)
 
     def remove(self, name: str) -> None:
         """Remove a network, its bridge and its rules; a network in use → Conflict."""
@@ -403,6 +416,15 @@ class NetworkManager:
         }
 
     # --- after a reboot ------------------------------------------------------------------------
+
+    def needs_restore(self) -> bool:
+        """True when networks are recorded but their bridge or tables are gone (a reboot)."""
+        nets = self.list()
+        if not nets:
+            return False
+        if any(not bridge.link_exists(n.bridge) for n in nets):
+            return True
+        return f"inet {self.tables.filter}" not in firewall.list_tables(self.nft)
 
     def restore(self) -> RestoreReport:
         """Recreate bridges, links and rules of running containers; drop endpoints of the rest."""

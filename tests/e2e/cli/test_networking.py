@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from dockyard.network.firewall import tables_for
+
 from .conftest import Dockyard
 
 pytestmark = pytest.mark.root
@@ -162,3 +164,41 @@ def test_bad_publish_specs(dockyard: Dockyard) -> None:
         proc = dockyard("run", "-d", "-p", spec, "busybox", "true")
         assert proc.returncode == 125 and spec in proc.stderr
     assert dockyard("ps", "-aq", check=True).stdout == ""
+
+
+def test_next_command_restores_networking_after_a_simulated_reboot(dockyard: Dockyard) -> None:
+    dockyard("network", "create", "--subnet", SUBNET_B, "rb", check=True)
+    dockyard(
+        "run",
+        "-d",
+        "--name",
+        "survivor",
+        "--network",
+        "rb",
+        "-p",
+        "127.0.0.1:18081:80",
+        "busybox",
+        "sh",
+        "-c",
+        "echo still-here > /tmp/index.html; httpd -f -p 80 -h /tmp",
+        check=True,
+    )
+    assert curl("http://127.0.0.1:18081/") == "still-here\n"
+    bridge = dockyard.json("network", "inspect", "rb")[0]["Options"][
+        "com.docker.network.bridge.name"
+    ]
+    # A "reboot" of the network: links and dockyard's nftables tables vanish.
+    subprocess.run(["ip", "link", "del", bridge], check=True)
+    ours = tables_for(str(dockyard.root.resolve()))  # only this root's tables
+    for family, name in (("inet", ours.filter), ("ip", ours.nat)):
+        subprocess.run(["nft", "delete", "table", family, name], check=True)
+    assert (
+        subprocess.run(
+            ["curl", "-s", "--max-time", "1", "http://127.0.0.1:18081/"],
+            check=False,
+            capture_output=True,
+        ).returncode
+        != 0
+    )
+    dockyard("run", "--rm", "--network", "rb", "busybox", "true", check=True)  # the next command
+    assert curl("http://127.0.0.1:18081/") == "still-here\n"

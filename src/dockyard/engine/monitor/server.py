@@ -415,7 +415,13 @@ class Monitor:
     # ---- after a monitor restart --------------------------------------------------------------
 
     def recover(self) -> None:
-        """Containers the database says are running but no monitor watches: adopt or close."""
+        """Containers the database says are running but no monitor watches: adopt or close.
+
+        Networks are restored first (after a reboot their bridges and rules are gone).
+        """
+        from dockyard.engine.networking import restore_networks
+
+        restore_networks(self.engine)
         from dockyard.runtime.errors import ContainerNotFound
         from dockyard.runtime.state import ContainerDir
 
