@@ -56,6 +56,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "volume": ("volumes", "Manage volumes (create, ls, inspect, rm, prune)"),
     "network": ("networks", "Manage networks (create, ls, inspect, rm, prune, connect, …)"),
     "compose": ("compose", "Define and run multi-container applications"),
+    "build": ("build", "Build an image from a Dockerfile"),
+    "builder": ("build", "Manage the build cache (prune)"),
     "version": ("info", "Show the dockyard version"),
 }
 

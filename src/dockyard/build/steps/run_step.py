@@ -1,0 +1,87 @@
+"""RUN: the command runs as a container on the step's mounted snapshot, output streamed.
+
+The runtime is called directly (no monitor): the builder is the container's parent (a child
+subreaper, since the runtime double-forks init), reads its output from one pipe, waits for
+it and deletes it, so a failed or interrupted step leaves no container or cgroup behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from dockyard.build.steps.run_spec import RunSettings, run_spec
+from dockyard.oci.runtime_spec import Spec
+
+Output = Callable[[bytes], None]
+
+
+def default_seccomp(capabilities: list[str]) -> dict[str, object]:
+    """Docker's default seccomp profile as a runtime-spec `linux.seccomp` object."""
+    from dockyard.runtime.seccomp_profile import (
+        docker_profile_to_spec,
+        load_default_profile,
+        native_arch,
+    )
+
+    return dict(docker_profile_to_spec(load_default_profile(), set(capabilities), native_arch()))
+
+
+def make_spec(settings: RunSettings, container_id: str, rootfs: Path) -> Spec:
+    """The full spec of a RUN container on `rootfs`."""
+    from dockyard.runtime.capabilities import DEFAULT_CAPABILITIES
+    from dockyard.runtime.spec_default import default_spec
+
+    caps = list(DEFAULT_CAPABILITIES)
+    return run_spec(
+        settings,
+        container_id,
+        str(rootfs),
+        capabilities=caps,
+        seccomp=default_seccomp(caps),
+        base=default_spec(),
+    )
+
+
+def run_container(
+    runtime_root: Path, bundle_dir: Path, settings: RunSettings, rootfs: Path, output: Output
+) -> int:
+    """Run the step's command in a container on `rootfs`; returns its exit code."""
+    from dockyard.runtime.container_create import CreateOptions, create_container
+    from dockyard.runtime.container_delete import delete_container
+    from dockyard.runtime.container_start import start_container
+    from dockyard.runtime.foreground import become_subreaper, wait_for
+
+    container_id = f"build-{secrets.token_hex(12)}"
+    bundle = bundle_dir / container_id
+    bundle.mkdir(parents=True)
+    (bundle / "config.json").write_text(json.dumps(make_spec(settings, container_id, rootfs)))
+    become_subreaper()
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    created = False
+    try:
+        try:
+            record = create_container(
+                runtime_root,
+                container_id,
+                CreateOptions(bundle=bundle, stdio=(devnull, write_end, write_end)),
+            )
+            created = True
+        finally:
+            os.close(write_end)
+            os.close(devnull)
+        start_container(runtime_root, container_id)
+        # Every holder of the pipe is in the container's PID namespace, which dies with init.
+        while chunk := os.read(read_end, 65536):
+            output(chunk)
+        return wait_for(record.pid)
+    finally:
+        os.close(read_end)
+        if created:
+            delete_container(runtime_root, container_id, force=True)
+        shutil.rmtree(bundle, ignore_errors=True)
