@@ -36,23 +36,18 @@ class LayerBlob:
     entries: int
 
 
-def walk_upper(upper: Path) -> Iterator[str]:
-    """Relative paths under `upper`, sorted per directory, each directory before its contents."""
-    stack = [""]
-    while stack:
-        rel = stack.pop()
-        try:
-            names = sorted(os.listdir(upper / rel if rel else upper))
-        except OSError as exc:
-            raise KernelError("listdir", str(upper / rel), exc.errno or 0) from exc
-        children: list[str] = []
-        for name in names:
-            path = f"{rel}/{name}" if rel else name
-            yield path
-            if stat.S_ISDIR(os.lstat(upper / path).st_mode):
-                children.append(path)
-        # Depth-first in sorted order: push reversed so the first child is visited first.
-        stack.extend(reversed(children))
+def walk_upper(upper: Path, rel: str = "") -> Iterator[str]:
+    """Relative paths under `upper` in sorted pre-order: each directory, then its contents."""
+    directory = upper / rel if rel else upper
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as exc:
+        raise KernelError("listdir", str(directory), exc.errno or 0) from exc
+    for name in names:
+        path = f"{rel}/{name}" if rel else name
+        yield path
+        if stat.S_ISDIR(os.lstat(upper / path).st_mode):
+            yield from walk_upper(upper, path)
 
 
 def _xattrs(path: Path) -> dict[str, bytes]:

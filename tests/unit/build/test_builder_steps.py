@@ -1,0 +1,117 @@
+"""Pure parts of the builder: config steps, RUN argv and spec, COPY destinations, the plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from dockyard.build.builder import run_args
+from dockyard.build.dockerfile import parse
+from dockyard.build.plan import make_plan
+from dockyard.build.steps.config_step import apply_config, resolve_workdir, set_env
+from dockyard.build.steps.copy_step import destination, parse_chmod
+from dockyard.build.steps.run_spec import RunSettings, run_spec
+from dockyard.build.steps.state import ImageState
+from dockyard.errors import InvalidArgument
+from dockyard.runtime.spec_default import default_spec
+
+
+def _apply(text: str, state: ImageState | None = None) -> ImageState:
+    state = state or ImageState(key="k", config={"Cmd": ["sh"], "Env": ["PATH=/bin"]})
+    for instr in parse("FROM x\n" + text).instructions[1:]:
+        state = apply_config(instr, state)
+    return state
+
+
+def test_config_instructions() -> None:
+    state = _apply(
+        "ENV A=1 PATH=/usr/bin\nLABEL a=b\nEXPOSE 80 53/udp\nVOLUME /v\nWORKDIR /app\n"
+        "WORKDIR sub\nUSER nobody\nSTOPSIGNAL SIGINT\nHEALTHCHECK --retries=3 CMD true\n"
+        "ONBUILD RUN x\n"
+    )
+    c = state.config
+    assert c["Env"] == ["PATH=/usr/bin", "A=1"]
+    assert c["Labels"] == {"a": "b"}
+    assert c["ExposedPorts"] == {"53/udp": {}, "80/tcp": {}}
+    assert c["Volumes"] == {"/v": {}}
+    assert c["WorkingDir"] == "/app/sub"
+    assert (c["User"], c["StopSignal"]) == ("nobody", "SIGINT")
+    assert c["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Retries": 3}
+    assert c["OnBuild"] == ["RUN x"]
+
+
+def test_entrypoint_resets_an_inherited_cmd_but_not_one_set_here() -> None:
+    assert _apply('ENTRYPOINT ["top"]').config["Cmd"] is None
+    kept = _apply('CMD ["-b"]\nENTRYPOINT ["top"]').config
+    assert (kept["Entrypoint"], kept["Cmd"]) == (["top"], ["-b"])
+
+
+def test_shell_changes_shell_form_commands() -> None:
+    state = _apply('SHELL ["/bin/bash", "-xc"]\nCMD echo hi')
+    assert state.config["Cmd"] == ["/bin/bash", "-xc", "echo hi"]
+    assert state.shell == ("/bin/bash", "-xc")
+
+
+def test_helpers() -> None:
+    assert set_env(["A=1", "B=2"], "A", "3") == ["A=3", "B=2"]
+    assert resolve_workdir("/a", "../b") == "/b"
+    assert resolve_workdir("/a", "/c/") == "/c"
+    assert destination("x/", "/w") == "/w/x/"
+    assert destination("/abs", "/w") == "/abs"
+    assert destination(".", "/w") == "/w"
+    assert parse_chmod("0755") == 0o755
+    with pytest.raises(InvalidArgument):
+        parse_chmod("u+x")
+
+
+def test_run_args_shell_exec_and_heredoc() -> None:
+    instrs = parse(
+        'FROM x\nRUN echo $A\nRUN ["a", "b"]\nRUN <<EOF\necho hi\nEOF\nRUN cat <<EOF\nx\nEOF\n'
+    ).instructions
+    shell = ("/bin/sh", "-c")
+    assert run_args(instrs[1], shell) == ["/bin/sh", "-c", "echo $A"]  # type: ignore[arg-type]
+    assert run_args(instrs[2], shell) == ["a", "b"]  # type: ignore[arg-type]
+    assert run_args(instrs[3], shell) == ["/bin/sh", "-c", "echo hi\n"]  # type: ignore[arg-type]
+    assert run_args(instrs[4], shell) == ["/bin/sh", "-c", "cat <<EOF\nx\nEOF\n"]  # type: ignore[arg-type]
+
+
+def _settings(network: str) -> RunSettings:
+    return RunSettings(
+        args=("sh", "-c", "true"),
+        env={"A": "1", "PATH": "/x"},
+        cwd="/w",
+        uid=5,
+        gid=6,
+        additional_gids=(7,),
+        network=network,
+        hostname="h",
+        cgroup_parent="/p/",
+    )
+
+
+def test_run_spec_host_and_none_networks() -> None:
+    host = run_spec(_settings("host"), "cid", "/r", capabilities=["CAP_CHOWN"], seccomp=None,
+                    base=default_spec())  # fmt: skip
+    kinds = [ns["type"] for ns in host["linux"]["namespaces"]]
+    assert "network" not in kinds and "cgroup" not in kinds and "pid" in kinds
+    assert host["linux"]["cgroupsPath"] == "/p/cid"
+    assert host["process"]["env"] == ["PATH=/x", "HOSTNAME=h", "A=1"]
+    assert host["process"]["user"] == {"uid": 5, "gid": 6, "additionalGids": [7]}
+    assert host["root"] == {"path": "/r", "readonly": False}
+    none = run_spec(_settings("none"), "cid", "/r", capabilities=[], seccomp=None,
+                    base=default_spec())  # fmt: skip
+    assert "network" in [ns["type"] for ns in none["linux"]["namespaces"]]
+
+
+def test_plan_numbers_steps_of_the_needed_stages() -> None:
+    dockerfile = parse(
+        "FROM a AS one\nRUN x\nFROM b AS two\nRUN y\nFROM one\nCOPY --from=one / /\n"
+    )
+    plan = make_plan(dockerfile, {}, None)
+    assert plan.order == (0, 2)
+    assert [(s.number, s.stage, s.text) for s in plan.steps] == [
+        (1, 0, "FROM a AS one"),
+        (2, 0, "RUN x"),
+        (3, 2, "FROM one"),
+        (4, 2, "COPY --from=one / /"),
+    ]
+    assert make_plan(dockerfile, {}, "two").total == 2
