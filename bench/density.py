@@ -1,0 +1,108 @@
+"""Benchmark: the engine's own memory per idle container, dockyard's monitor vs podman's conmon.
+
+Starts N (default 50) idle `sleep` containers in each engine. dockyard's figure is the PSS of its
+one monitor process (from /proc/<pid>/smaps_rollup) divided by N: the containers' own processes
+are not counted. podman's is the summed PSS of its conmon processes divided by N. Goal (issue 4):
+dockyard's per-container figure at most podman's. A missing peer is skipped. Run as root:
+
+    .venv/bin/python bench/density.py [--containers 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import PEER, Engine, setup, teardown
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size of one process in kB (smaps_rollup, Linux ≥ 4.14)."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def monitor_pid(root: Path) -> int:
+    """The pid of dockyard's monitor for `root`, asked over its socket."""
+    from dockyard.engine.monitor.client import request
+    from dockyard.engine.paths import EnginePaths
+
+    return int(request(EnginePaths(root), op="ping")["pid"])
+
+
+def conmon_pids(peer_root: str) -> list[int]:
+    """Pids of the conmon processes serving containers of podman's root `peer_root`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if (
+            argv
+            and os.path.basename(argv[0]) == b"conmon"
+            and peer_root.encode() in b" ".join(argv)
+        ):
+            pids.append(int(entry))
+    return pids
+
+
+def per_container(engine: Engine, base: Path, count: int) -> tuple[float, int]:
+    """kB of the engine's own processes per container, and how many processes that was."""
+    for i in range(count):
+        engine(
+            "run", "-d", "--network", "none", "--name", f"idle{i}", engine.image, "sleep", "1000"
+        )
+    if engine.name == "dockyard":
+        pids = [monitor_pid(base / "dockyard")]
+    else:
+        pids = conmon_pids(engine.env["PEER_ROOT"])
+    total = sum(pss_kb(pid) for pid in pids)
+    return total / count, len(pids)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--containers", type=int, default=50)
+    args = parser.parse_args()
+    if not (PEER.exists() and shutil.which("podman")):
+        print(f"podman peer missing ({PEER}): dockyard alone", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-density-") as tmp:
+        base = Path(tmp)
+        engines: list[Engine] = []
+        try:
+            engines = setup(base)
+            figures = {}
+            for engine in engines:
+                kb, processes = per_container(engine, base, args.containers)
+                figures[engine.name] = kb
+                what = "monitor" if engine.name == "dockyard" else "conmon"
+                print(
+                    f"{engine.name:<9} {kb:7.1f} kB PSS per container "
+                    f"({processes} {what} process(es), {args.containers} idle containers)"
+                )
+                teardown([engine])
+            if "podman" in figures:
+                ratio = figures["dockyard"] / figures["podman"]
+                verdict = "met" if ratio <= 1 else "missed"
+                print(f"ratio dockyard/podman {ratio:.2f}x (goal ≤ 1.0x: {verdict})")
+        finally:
+            teardown(engines)
+            subprocess.run(["sync"], check=False)
+
+
+if __name__ == "__main__":
+    main()
