@@ -30,6 +30,7 @@ from dockyard.build.dockerfile import (
     Instruction,
     Run,
     Scope,
+    Workdir,
     file_sources,
     parse,
     parse_file,
@@ -269,6 +270,10 @@ class Builder:
         self, state: ImageState, scope: Scope, instr: Instruction
     ) -> tuple[ImageState, Scope]:
         resolved, scope = scope.step(instr)
+        if isinstance(resolved, Workdir):
+            return self._workdir(state, resolved), scope
+        if isinstance(resolved, (Copy, Add)):
+            self._check_flags(resolved)
         if is_config_only(resolved):
             key = step_key(state.key, resolved.to_source())
             hit = self._lookup(key)
@@ -282,6 +287,49 @@ class Builder:
         if isinstance(resolved, (Copy, Add)):
             return self._copy(state, scope, resolved), scope
         raise self._error(instr, f"{instr.keyword} cannot be used here")
+
+    def _check_flags(self, instr: Copy | Add) -> None:
+        unsupported = [
+            name
+            for name, value in (
+                ("--exclude", instr.excludes),
+                ("--parents", isinstance(instr, Copy) and instr.parents),
+                ("--keep-git-dir", isinstance(instr, Add) and instr.keep_git_dir),
+            )
+            if value
+        ]
+        if unsupported:
+            raise self._error(
+                instr, f"{instr.keyword} {unsupported[0]} is not supported yet; remove it"
+            )
+
+    def _workdir(self, state: ImageState, instr: Workdir) -> ImageState:
+        """WORKDIR sets the config and, as BuildKit, makes the directory when it is missing."""
+        key = step_key(state.key, instr.to_source())
+        after = apply_config(instr, state)
+        by = created_by(instr)
+        hit = self._lookup(key)
+        if hit is not None:
+            return self._from_cache(after, key, hit, by)
+        path = after.config["WorkingDir"]
+        if self._in_layers(state.diff_ids, path):
+            created = created_time()
+            self.cache.put(key, CacheEntry(None, 0, created))
+            return after.step(key, created, by, None)
+        with step_root(self.engine.snapshots, self.work, state.diff_ids) as root:
+            ensure_dir(root.rootfs, path)
+            return self._finish(after, key, root.upper, by)
+
+    def _in_layers(self, diff_ids: Sequence[str], path: str) -> bool:
+        """Whether `path` is in the topmost layer that has it (not a whiteout)."""
+        rel = path.strip("/")
+        if not rel:
+            return True
+        for diff_id in reversed(diff_ids):
+            candidate = self.engine.layers.path(diff_id) / rel
+            if os.path.lexists(candidate):
+                return not candidate.is_char_device()
+        return False
 
     def _lookup(self, key: str) -> CacheEntry | None:
         """A usable cache entry: not with --no-cache, and its layer still stored."""

@@ -22,6 +22,7 @@ CASES = {
     ),
     "undefined stage": ("FROM busybox\nCOPY --from=builder /a /a\n", "Dockerfile:2:", "undefined"),
     "heredoc": ("FROM busybox\nRUN <<EOF\necho hi\n", "Dockerfile:2:", "unterminated heredoc"),
+    "exclude": ("FROM busybox\nCOPY --exclude=*.md . /\n", "Dockerfile:2:", "not supported"),
     "glob matches none": ("FROM busybox\nCOPY *.none /\n", "Dockerfile:2:", "matches none"),
 }
 

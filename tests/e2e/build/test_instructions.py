@@ -126,3 +126,9 @@ def test_dockerfile_on_stdin(dy: Dockyard) -> None:
     done = dy("build", "-t", "stdin:1", "-", input=b'FROM busybox\nCMD ["echo", "piped"]\n')
     assert done.returncode == 0, done.stderr
     assert dy("run", "--rm", "stdin:1").stdout == "piped\n"
+
+
+def test_workdir_is_created_when_missing(dy: Dockyard, ctx: Path) -> None:
+    write(ctx, {"Dockerfile": 'FROM busybox\nWORKDIR /made/here\nCMD ["pwd"]\n'})
+    assert dy("build", "-q", "-t", "wd:1", str(ctx)).returncode == 0
+    assert dy("run", "--rm", "wd:1").stdout == "/made/here\n"
