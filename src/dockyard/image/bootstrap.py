@@ -105,7 +105,8 @@ def bootstrap_debian(
     env = dict(os.environ, SOURCE_DATE_EPOCH=str(_epoch()))
     with tempfile.TemporaryDirectory(prefix="bootstrap-", dir=store.scratch_dir()) as tmp:
         tarball = Path(tmp) / "rootfs.tar"
-        cmd = ["mmdebstrap", "--variant=minbase", "--quiet"]
+        # Device nodes in /dev are the runtime's to make (and unpacking refuses them).
+        cmd = ["mmdebstrap", "--variant=minbase", "--quiet", "--skip=output/dev"]
         if include:
             cmd.append("--include=" + ",".join(include))
         cmd += [suite, str(tarball)]
