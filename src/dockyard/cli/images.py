@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 from collections.abc import Callable
@@ -134,21 +135,66 @@ def _build_transfer(command: str, parser: argparse.ArgumentParser) -> Handler:
     raise AssertionError(command)
 
 
+def _image_filters(items: list[str]) -> dict[str, list[str]]:
+    """`--filter key=value` (repeatable): dangling, reference (globs), label (key or key=value)."""
+    from dockyard.errors import InvalidArgument
+
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in ("dangling", "reference", "label"):
+            raise InvalidArgument(
+                f"invalid filter {item!r}: use dangling=true|false, reference=PATTERN "
+                "or label=KEY[=VALUE]"
+            )
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _keep(
+    filters: dict[str, list[str]],
+    tags: tuple[str, ...],
+    name: str,
+    repo: str,
+    labels: dict[str, str],
+) -> bool:
+    for value in filters.get("dangling", []):
+        if (value in ("true", "1")) == bool(tags):
+            return False
+    refs = filters.get("reference", [])
+    if refs and not any(
+        fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(repo, pattern) for pattern in refs
+    ):
+        return False
+    for value in filters.get("label", []):
+        key, sep, want = value.partition("=")
+        if key not in labels or (sep and labels[key] != want):
+            return False
+    return True
+
+
 def images(args: argparse.Namespace, root: Path) -> int:
     from dockyard.cli.format import go_template, human_ago, human_size, table
     from dockyard.image.importer import parse_created
     from dockyard.image.inspect import familiar
 
     engine = _engine(root)
+    filters = _image_filters(args.filter)
     rows: list[dict[str, str]] = []
     for record in engine.images.list():
         names = [familiar(t) for t in record.tags] or ["<none>:<none>"]
         short = record.id if args.no_trunc else record.short_id
+        labels: dict[str, str] = {}
+        if filters.get("label"):
+            labels = dict((engine.images.config(record).get("config") or {}).get("Labels") or {})
         for name in names:
             repo, _, tag_ = name.rpartition(":")
-            if args.reference and args.reference not in (repo, name):
+            wanted = args.reference
+            if wanted and not (
+                fnmatch.fnmatchcase(repo, wanted) or fnmatch.fnmatchcase(name, wanted)
+            ):
                 continue
-            if any(f == "dangling=true" for f in args.filter) and record.tags:
+            if not _keep(filters, record.tags, name, repo, labels):
                 continue
             digest = next((d.split("@", 1)[1] for d in record.repo_digests), "<none>")
             rows.append(

@@ -69,3 +69,13 @@ def test_bad_references_and_unknown_images(dockyard: Dockyard) -> None:
         assert proc.returncode == 125
         assert proc.stderr.count("\n") == 1 and "dockyard:" in proc.stderr
     assert dockyard("rmi", "nosuch").returncode == 125
+
+
+def test_images_filters(dockyard: Dockyard) -> None:
+    dockyard("tag", "busybox", "team/app:1", check=True)
+    out = dockyard("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=team/*")
+    assert out.stdout.split() == ["team/app:1"]
+    assert dockyard("images", "-q", "--filter", "dangling=true", check=True).stdout == ""
+    assert dockyard("images", "-q", "--filter", "label=nope", check=True).stdout == ""
+    bad = dockyard("images", "--filter", "colour=red")
+    assert bad.returncode == 125 and "invalid filter" in bad.stderr
