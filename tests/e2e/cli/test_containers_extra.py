@@ -59,7 +59,7 @@ def box(dockyard: Dockyard) -> Iterator[str]:
 # ---- top and stats ------------------------------------------------------------------------------
 
 
-def test_top_lists_the_container_processes(dockyard: Dockyard, box: str) -> None:
+def _top_lists_the_container_processes(dockyard: Dockyard, box: str) -> None:
     out = dockyard("top", box, check=True).stdout.splitlines()
     assert out[0].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
     assert len(out) == 2 and out[1].split()[0] == "root" and out[1].endswith("sleep 1000")
@@ -69,13 +69,12 @@ def test_top_lists_the_container_processes(dockyard: Dockyard, box: str) -> None
     assert [line.split() for line in custom] == [["PID", "COMMAND"], [pid, "sleep"]]
 
 
-def test_top_bad_input(dockyard: Dockyard) -> None:
-    dockyard("create", "--name", "idle", "busybox", "true", check=True)
+def _top_bad_input(dockyard: Dockyard) -> None:
     one_line_error(dockyard("top", "idle"), "is not running")
     one_line_error(dockyard("top", "nosuch"), "No such container: nosuch")
 
 
-def test_stats_no_stream_is_one_fast_sample(dockyard: Dockyard, box: str) -> None:
+def _stats_no_stream_is_one_fast_sample(dockyard: Dockyard, box: str) -> None:
     began = time.monotonic()
     out = dockyard("stats", "--no-stream", check=True).stdout.splitlines()
     assert time.monotonic() - began < 3
@@ -88,20 +87,20 @@ def test_stats_no_stream_is_one_fast_sample(dockyard: Dockyard, box: str) -> Non
     assert line.stdout == f"{box} 1\n"
 
 
-def test_stats_shows_a_busy_cpu(dockyard: Dockyard) -> None:
+def _stats_shows_a_busy_cpu(dockyard: Dockyard) -> None:
     sleeper(dockyard, "busy", "while :; do :; done")
     out = dockyard("stats", "--no-stream", "--format", "{{.CPUPerc}}", "busy", check=True)
     assert float(out.stdout.strip().rstrip("%")) > 30
 
 
-def test_stats_unknown_container(dockyard: Dockyard) -> None:
+def _stats_unknown_container(dockyard: Dockyard) -> None:
     one_line_error(dockyard("stats", "--no-stream", "nosuch"), "No such container: nosuch")
 
 
 # ---- cp -----------------------------------------------------------------------------------------
 
 
-def test_cp_out_of_a_running_container(dockyard: Dockyard, box: str, scratch: Path) -> None:
+def _cp_out_of_a_running_container(dockyard: Dockyard, box: str, scratch: Path) -> None:
     dest = scratch / "out"
     dest.mkdir()
     dockyard("cp", f"{box}:/newfile", str(dest), check=True)
@@ -121,9 +120,7 @@ def test_cp_out_of_a_running_container(dockyard: Dockyard, box: str, scratch: Pa
         assert sorted(tar.getnames()) == ["d", "d/e", "d/f"]
 
 
-def test_cp_into_a_container_stays_inside_its_root(
-    dockyard: Dockyard, box: str, scratch: Path
-) -> None:
+def _cp_into_a_container_stays_inside_its_root(dockyard: Dockyard, box: str, scratch: Path) -> None:
     src = scratch / "in.txt"
     src.write_text("from host\n")
     dockyard("cp", str(src), f"{box}:/tmp/d/", check=True)
@@ -156,7 +153,7 @@ def test_cp_with_a_stopped_container(dockyard: Dockyard, scratch: Path) -> None:
     assert not any(p.name.startswith("cp-") for p in (dockyard.root / "containers" / cid).iterdir())
 
 
-def test_cp_bad_input(dockyard: Dockyard, box: str, scratch: Path) -> None:
+def _cp_bad_input(dockyard: Dockyard, box: str, scratch: Path) -> None:
     one_line_error(dockyard("cp", f"{box}:/nope", str(scratch)), "Could not find the file /nope")
     one_line_error(dockyard("cp", str(scratch / "nope"), f"{box}:/tmp"), "Could not find")
     one_line_error(dockyard("cp", "nosuch:/etc", str(scratch)), "No such container: nosuch")
@@ -170,7 +167,7 @@ def test_cp_bad_input(dockyard: Dockyard, box: str, scratch: Path) -> None:
 # ---- rename, pause, attach, port ----------------------------------------------------------------
 
 
-def test_rename(dockyard: Dockyard, box: str) -> None:
+def _rename(dockyard: Dockyard, box: str) -> None:
     dockyard("rename", box, "renamed", check=True)
     assert dockyard("ps", "--format", "{{.Names}}", check=True).stdout == "renamed\n"
     dockyard("create", "--name", "other", "busybox", check=True)
@@ -195,8 +192,7 @@ def test_pause_and_unpause(dockyard: Dockyard, box: str) -> None:
     one_line_error(dockyard("unpause", box), "is not paused")
 
 
-def test_pause_bad_input(dockyard: Dockyard) -> None:
-    dockyard("create", "--name", "idle", "busybox", "true", check=True)
+def _pause_bad_input(dockyard: Dockyard) -> None:
     one_line_error(dockyard("pause", "idle"), "is not running")
     assert status(dockyard, "idle") == "created"
     one_line_error(dockyard("pause", "nosuch"), "No such container: nosuch")
@@ -219,7 +215,7 @@ def test_attach_streams_output_until_exit(dockyard: Dockyard) -> None:
     one_line_error(dockyard("attach", "talker"), "stopped container")
 
 
-def test_port_without_published_ports(dockyard: Dockyard, box: str) -> None:
+def _port_without_published_ports(dockyard: Dockyard, box: str) -> None:
     assert dockyard("port", box, check=True).stdout == ""
     one_line_error(dockyard("port", box, "80"), "No public port '80/tcp'")
     one_line_error(dockyard("port", "nosuch"), "No such container")
@@ -228,7 +224,7 @@ def test_port_without_published_ports(dockyard: Dockyard, box: str) -> None:
 # ---- export, diff, commit -----------------------------------------------------------------------
 
 
-def test_export(dockyard: Dockyard, box: str, scratch: Path) -> None:
+def _export(dockyard: Dockyard, box: str, scratch: Path) -> None:
     out = scratch / "box.tar"
     dockyard("export", box, "-o", str(out), check=True)
     with tarfile.open(out) as tar:
@@ -240,7 +236,7 @@ def test_export(dockyard: Dockyard, box: str, scratch: Path) -> None:
     assert not (scratch / "x.tar").exists()
 
 
-def test_diff(dockyard: Dockyard, box: str) -> None:
+def _diff(dockyard: Dockyard, box: str) -> None:
     lines = dockyard("diff", box, check=True).stdout.splitlines()
     assert lines == [
         "C /etc",
@@ -256,7 +252,7 @@ def test_diff(dockyard: Dockyard, box: str) -> None:
     one_line_error(dockyard("diff", "nosuch"), "No such container")
 
 
-def test_commit_makes_an_image_of_the_changes(dockyard: Dockyard, box: str) -> None:
+def _commit_makes_an_image_of_the_changes(dockyard: Dockyard, box: str) -> None:
     image_id = dockyard(
         "commit",
         "-c",
@@ -287,7 +283,7 @@ def test_commit_makes_an_image_of_the_changes(dockyard: Dockyard, box: str) -> N
     assert layers[0] == layers[1]
 
 
-def test_commit_bad_input(dockyard: Dockyard, box: str) -> None:
+def _commit_bad_input(dockyard: Dockyard, box: str) -> None:
     before = dockyard("images", "-q", check=True).stdout
     one_line_error(dockyard("commit", "-c", "FROB x", box, "bad:v1"), "not a valid change")
     one_line_error(dockyard("commit", "nosuch", "bad:v1"), "No such container")
@@ -330,11 +326,11 @@ def test_system_df_and_prune(dockyard: Dockyard) -> None:
     dockyard("volume", "rm", "named", check=True)
 
 
-def test_system_info(dockyard: Dockyard, box: str) -> None:
+def _system_info(dockyard: Dockyard, box: str) -> None:
     assert dockyard("system", "info", "-f", "{{.ContainersRunning}}", check=True).stdout == "1\n"
 
 
-def test_events_past_window_filters_and_format(dockyard: Dockyard) -> None:
+def _events_past_window_filters_and_format(dockyard: Dockyard) -> None:
     since = str(time.time() - 1)
     dockyard("run", "--name", "ev", "busybox", "true", check=True)
     until = str(time.time())
@@ -359,14 +355,14 @@ def test_events_past_window_filters_and_format(dockyard: Dockyard) -> None:
     one_line_error(dockyard("events", "--filter", "bogus=1"), "invalid filter")
 
 
-def test_events_stream_live_until_the_deadline(dockyard: Dockyard) -> None:
+def _events_stream_live_until_the_deadline(dockyard: Dockyard) -> None:
     cmd = [
         DOCKYARD,
         "--root",
         str(dockyard.root),
         "events",
         "--until",
-        str(time.time() + 4),
+        str(time.time() + 2.5),
         "--filter",
         "event=start",
         "--format",
@@ -378,3 +374,46 @@ def test_events_stream_live_until_the_deadline(dockyard: Dockyard) -> None:
         assert watcher.stdout is not None
         assert watcher.stdout.readline() == "live\n"
         assert watcher.wait(timeout=10) == 0
+
+
+# ---- the tests: checks grouped so that each group shares one engine root and its monitor ---------
+
+
+def test_top_and_stats(dockyard: Dockyard, box: str) -> None:
+    _top_lists_the_container_processes(dockyard, box)
+    _stats_no_stream_is_one_fast_sample(dockyard, box)
+    _stats_shows_a_busy_cpu(dockyard)
+
+
+def test_bad_input_on_stopped_and_unknown_containers(dockyard: Dockyard) -> None:
+    dockyard("create", "--name", "idle", "busybox", "true", check=True)
+    _top_bad_input(dockyard)
+    _pause_bad_input(dockyard)
+    _stats_unknown_container(dockyard)
+
+
+def test_cp_with_a_running_container(dockyard: Dockyard, box: str, scratch: Path) -> None:
+    _cp_out_of_a_running_container(dockyard, box, scratch)
+    _cp_into_a_container_stays_inside_its_root(dockyard, box, scratch)
+    _cp_bad_input(dockyard, box, scratch)
+
+
+def test_rename_port_and_info(dockyard: Dockyard, box: str) -> None:
+    _rename(dockyard, box)
+    _port_without_published_ports(dockyard, box)
+    _system_info(dockyard, box)
+
+
+def test_export_and_diff(dockyard: Dockyard, box: str, scratch: Path) -> None:
+    _export(dockyard, box, scratch)
+    _diff(dockyard, box)
+
+
+def test_commit(dockyard: Dockyard, box: str) -> None:
+    _commit_bad_input(dockyard, box)
+    _commit_makes_an_image_of_the_changes(dockyard, box)
+
+
+def test_events(dockyard: Dockyard) -> None:
+    _events_past_window_filters_and_format(dockyard)
+    _events_stream_live_until_the_deadline(dockyard)
