@@ -43,6 +43,7 @@ class RunSettings:
     network: str  # host | none | default
     hostname: str
     cgroup_parent: str
+    netns_path: str = ""  # a prepared namespace to join for `none` (loopback up)
 
 
 def env_list(env: Mapping[str, str], hostname: str) -> list[str]:
@@ -82,6 +83,9 @@ def run_spec(
     if settings.network == "host":
         drop.add("network")
     linux["namespaces"] = [ns for ns in linux.get("namespaces", []) if ns["type"] not in drop]
+    for ns in linux["namespaces"]:
+        if ns["type"] == "network" and settings.netns_path:
+            ns["path"] = settings.netns_path
     linux["cgroupsPath"] = f"{settings.cgroup_parent.rstrip('/')}/{container_id}"
     linux["resources"] = {"devices": [DeviceCgroup(**r) for r in DEVICE_RULES]}
     if seccomp is not None:

@@ -12,6 +12,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from dockyard.build.steps.run_spec import RunSettings, run_spec
@@ -51,15 +52,45 @@ def run_container(
     runtime_root: Path, bundle_dir: Path, settings: RunSettings, rootfs: Path, output: Output
 ) -> int:
     """Run the step's command in a container on `rootfs`; returns its exit code."""
+    container_id = f"build-{secrets.token_hex(12)}"
+    bundle = bundle_dir / container_id
+    bundle.mkdir(parents=True)
+    netns = bundle / "netns"
+    try:
+        if settings.network == "none":
+            loopback_netns(netns)
+            settings = replace(settings, netns_path=str(netns))
+        spec = make_spec(settings, container_id, rootfs)
+        (bundle / "config.json").write_text(json.dumps(spec))
+        return _run(runtime_root, container_id, bundle, output)
+    finally:
+        if settings.network == "none":
+            from dockyard.network.netns import remove_netns
+
+            remove_netns(netns)
+        shutil.rmtree(bundle, ignore_errors=True)
+
+
+def loopback_netns(path: Path) -> None:
+    """A new named network namespace at `path` with `lo` up (Docker's `none` network)."""
+    from dockyard.network.bridge import in_netns
+    from dockyard.network.netns import create_netns, remove_netns
+
+    create_netns(path)
+    try:
+        in_netns(str(path), lambda ns: ns.link("set", index=ns.link_lookup(ifname="lo")[0],
+                                              state="up"))  # fmt: skip
+    except BaseException:
+        remove_netns(path)
+        raise
+
+
+def _run(runtime_root: Path, container_id: str, bundle: Path, output: Output) -> int:
     from dockyard.runtime.container_create import CreateOptions, create_container
     from dockyard.runtime.container_delete import delete_container
     from dockyard.runtime.container_start import start_container
     from dockyard.runtime.foreground import become_subreaper, wait_for
 
-    container_id = f"build-{secrets.token_hex(12)}"
-    bundle = bundle_dir / container_id
-    bundle.mkdir(parents=True)
-    (bundle / "config.json").write_text(json.dumps(make_spec(settings, container_id, rootfs)))
     become_subreaper()
     read_end, write_end = os.pipe2(os.O_CLOEXEC)
     devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
@@ -84,4 +115,3 @@ def run_container(
         os.close(read_end)
         if created:
             delete_container(runtime_root, container_id, force=True)
-        shutil.rmtree(bundle, ignore_errors=True)
