@@ -21,7 +21,7 @@ from typing import IO
 
 from dockyard.engine.service import Engine
 from dockyard.engine.store import ContainerRow
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.runtime.paths import secure_join
 
 
@@ -257,6 +257,10 @@ def copy_to_container(
         raise NotFound(f"Could not find the file {src}: no such file or directory on the host")
     with container_root(engine, row) as root:
         side = container_side(row, root, dest)
+        if side.root == root and (row.config.get("HostConfig") or {}).get("ReadonlyRootfs"):
+            raise Conflict(
+                f"container rootfs is marked read-only: copy into a volume of {row.name} instead"
+            )
         target = side.resolve()
         dest_kind = _kind(target)
         if src == "-":

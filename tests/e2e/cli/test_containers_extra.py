@@ -162,6 +162,8 @@ def _cp_bad_input(dockyard: Dockyard, box: str, scratch: Path) -> None:
     )
     assert not (scratch / "no").exists()
     one_line_error(dockyard("cp", str(scratch), str(scratch)), "at least one container")
+    dockyard("create", "--name", "ro", "--read-only", "busybox", check=True)
+    one_line_error(dockyard("cp", str(scratch), "ro:/tmp"), "read-only")
 
 
 # ---- rename, pause, attach, port ----------------------------------------------------------------
