@@ -217,6 +217,29 @@ def test_attach_streams_output_until_exit(dockyard: Dockyard) -> None:
     one_line_error(dockyard("attach", "talker"), "stopped container")
 
 
+def test_attach_to_a_tty_container_forwards_input(dockyard: Dockyard) -> None:
+    import os
+    import pty
+
+    script = "read x; echo got:$x; exit 4"
+    dockyard("run", "-dit", "--name", "tt", "busybox", "sh", "-c", script, check=True)
+    master, slave = pty.openpty()
+    try:
+        cmd = [DOCKYARD, "--root", str(dockyard.root), "attach", "tt"]
+        with subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave) as proc:
+            time.sleep(0.5)  # attached before we type
+            os.write(master, b"abc\r")
+            out = b""
+            deadline = time.monotonic() + 15
+            while b"got:abc" not in out and time.monotonic() < deadline:
+                out += os.read(master, 4096)
+            assert proc.wait(timeout=15) == 4
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert b"got:abc" in out
+
+
 def _port_without_published_ports(dockyard: Dockyard, box: str) -> None:
     assert dockyard("port", box, check=True).stdout == ""
     one_line_error(dockyard("port", box, "80"), "No public port '80/tcp'")
