@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +37,11 @@ from dockyard.build.dockerfile import (
     parse_file,
 )
 from dockyard.build.dockerfile.shellwords import Lex
-from dockyard.build.layerdiff import source_date_epoch, write_layer
+from dockyard.build.layerdiff import LayerBlob, digest_file, source_date_epoch, write_layer
 from dockyard.build.plan import BuildPlan, make_plan
 from dockyard.build.steps import copy_step
 from dockyard.build.steps.config_step import apply_config, created_by, is_config_only
+from dockyard.build.steps.copy_plan import CopyEntry, CopyPlanner, plan_sources, write_entries
 from dockyard.build.steps.fetch import download
 from dockyard.build.steps.rootfs import (
     StepRoot,
@@ -353,7 +355,9 @@ class Builder:
         return state.step(key, entry.created, by, layer)
 
     def _finish(self, state: ImageState, key: str, upper: Path, by: str) -> ImageState:
-        layer = self._commit(upper)
+        return self._record(state, key, self._commit(upper), by)
+
+    def _record(self, state: ImageState, key: str, layer: LayerRef | None, by: str) -> ImageState:
         created = created_time()
         self.cache.put(
             key, CacheEntry(layer.diff_id if layer else None, layer.size if layer else 0, created)
@@ -455,13 +459,21 @@ class Builder:
             hit = self._lookup(key)
             if hit is not None:
                 return self._from_cache(state, key, hit, by)
-            with step_root(self.engine.snapshots, self.work, state.diff_ids) as root:
+            # ADD extracts archives by writing into a snapshot; plain copies go straight
+            # into the layer tar (`copy_plan`), with a read-only view to resolve paths.
+            archives = isinstance(instr, Add) and any(
+                copy_step.is_archive(tree.root / m) for m in matched
+            )
+            with step_root(
+                self.engine.snapshots, self.work, state.diff_ids, readonly=not archives
+            ) as root:
                 uid, gid = read_ids(root.rootfs, instr.chown) if instr.chown else (0, 0)
                 try:
                     mode = copy_step.parse_chmod(instr.chmod)
                 except InvalidArgument as exc:
                     raise self._error(instr, str(exc)) from None
                 owner = copy_step.Owner(uid, gid, mode)
+                url_owner = copy_step.Owner(uid, gid, mode if mode is not None else 0o600)
                 count = len(matched) + len(fetched) + len(bodies)
                 if count > 1 and not copy_step.dest_is_dir(root.rootfs, dest, count):
                     raise self._error(
@@ -469,15 +481,26 @@ class Builder:
                     )
                 if count > 1 and not dest.endswith("/"):
                     dest += "/"
-                self._write(
-                    instr=instr, tree=tree, matched=matched, root=root, dest=dest, owner=owner
-                )
+                if archives:
+                    self._write(
+                        instr=instr, tree=tree, matched=matched, root=root, dest=dest, owner=owner
+                    )
+                    if fetched:
+                        copy_step.copy_sources(url_tree, fetched, root.rootfs, dest, url_owner)
+                    for name, body in bodies:
+                        copy_step.write_inline(root.rootfs, dest, name, body, owner, many=count > 1)
+                    return self._finish(state, key, root.upper, by)
+                planner = CopyPlanner.on(root.rootfs, owner)
+                plan_sources(planner, tree, matched, dest, count)
                 if fetched:
-                    url_owner = copy_step.Owner(uid, gid, mode if mode is not None else 0o600)
-                    copy_step.copy_sources(url_tree, fetched, root.rootfs, dest, url_owner)
+                    urls_planner = CopyPlanner(root.rootfs, url_owner, planner.entries)
+                    plan_sources(urls_planner, url_tree, fetched, dest, count)
+                into_dir = copy_step.dest_is_dir(root.rootfs, dest, count)
                 for name, body in bodies:
-                    copy_step.write_inline(root.rootfs, dest, name, body, owner, many=count > 1)
-                return self._finish(state, key, root.upper, by)
+                    target = posixpath.join(dest, name) if into_dir else dest
+                    planner.add_inline(target, body.encode(), int(time.time()))
+                layer = self._commit_entries(planner.entries)
+            return self._record(state, key, layer, by)
 
     def _write(
         self,
@@ -541,16 +564,23 @@ class Builder:
 
     def _commit(self, upper: Path) -> LayerRef | None:
         """The upper dir as a stored layer (unpacked and as a blob); None when empty."""
-        images = self.engine.images
-        with tempfile.TemporaryFile(dir=images.scratch_dir(), prefix="build-") as tmp:
-            blob = write_layer(upper, tmp, self.epoch)
-            if blob.entries == 0:
-                return None
-            self.engine.layers.unpack(blob.diff_id, tmp)
-            tmp.seek(0)
-            images.content.ingest(
-                Expected.of(blob.diff_id, blob.size), iter(lambda: tmp.read(_CHUNK), b"")
-            )
+        with tempfile.TemporaryFile(dir=self.engine.images.scratch_dir(), prefix="build-") as tmp:
+            return self._keep(write_layer(upper, tmp, self.epoch), tmp)
+
+    def _commit_entries(self, entries: dict[str, CopyEntry]) -> LayerRef | None:
+        """Planned COPY entries as a stored layer; None when there are none."""
+        with tempfile.TemporaryFile(dir=self.engine.images.scratch_dir(), prefix="build-") as tmp:
+            count = write_entries(entries, tmp, self.epoch)
+            return self._keep(digest_file(tmp, count), tmp)
+
+    def _keep(self, blob: LayerBlob, tmp: IO[bytes]) -> LayerRef | None:
+        if blob.entries == 0:
+            return None
+        self.engine.layers.unpack(blob.diff_id, tmp)
+        tmp.seek(0)
+        self.engine.images.content.ingest(
+            Expected.of(blob.diff_id, blob.size), iter(lambda: tmp.read(_CHUNK), b"")
+        )
         return LayerRef(OCI_LAYER, blob.diff_id, blob.size, blob.diff_id)
 
     def _store(self, state: ImageState) -> str:

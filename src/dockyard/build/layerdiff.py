@@ -142,6 +142,11 @@ def write_layer(upper: Path, out: IO[bytes], epoch: int | None = None) -> LayerB
     out.seek(0)
     out.truncate()
     entries = tar_upper(upper, out, epoch)
+    return digest_file(out, entries)
+
+
+def digest_file(out: IO[bytes], entries: int) -> LayerBlob:
+    """The layer blob just written to `out` (rewound to offset 0)."""
     out.flush()
     out.seek(0)
     sha = hashlib.sha256()
