@@ -87,7 +87,7 @@ def secure_join(root: Path, path: str) -> Path:
         candidate = root.joinpath(*resolved, part)
         try:
             st = os.lstat(candidate)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             resolved.append(part)
             continue
         if stat.S_ISLNK(st.st_mode):
