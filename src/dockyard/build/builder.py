@@ -378,7 +378,10 @@ class Builder:
             return self._from_cache(state, key, hit, by)
         env = {**scope.args, **dict(e.partition("=")[::2] for e in state.config.get("Env") or [])}
         with step_root(self.engine.snapshots, self.work, state.diff_ids) as root:
-            settings = self._run_settings(root, state, args, env, network)
+            try:
+                settings = self._run_settings(root, state, args, env, network)
+            except (NotFound, InvalidArgument) as exc:  # USER or WORKDIR the image lacks
+                raise self._error(instr, str(exc)) from None
             self.say(" ---> Running in " + _short(key))
             from dockyard.build.steps.run_step import run_container
 
@@ -467,10 +470,10 @@ class Builder:
             with step_root(
                 self.engine.snapshots, self.work, state.diff_ids, readonly=not archives
             ) as root:
-                uid, gid = read_ids(root.rootfs, instr.chown) if instr.chown else (0, 0)
                 try:
+                    uid, gid = read_ids(root.rootfs, instr.chown) if instr.chown else (0, 0)
                     mode = copy_step.parse_chmod(instr.chmod)
-                except InvalidArgument as exc:
+                except (NotFound, InvalidArgument) as exc:
                     raise self._error(instr, str(exc)) from None
                 owner = copy_step.Owner(uid, gid, mode)
                 url_owner = copy_step.Owner(uid, gid, mode if mode is not None else 0o600)

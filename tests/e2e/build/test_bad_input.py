@@ -23,6 +23,8 @@ CASES = {
     "undefined stage": ("FROM busybox\nCOPY --from=builder /a /a\n", "Dockerfile:2:", "undefined"),
     "heredoc": ("FROM busybox\nRUN <<EOF\necho hi\n", "Dockerfile:2:", "unterminated heredoc"),
     "exclude": ("FROM busybox\nCOPY --exclude=*.md . /\n", "Dockerfile:2:", "not supported"),
+    "unknown user": ("FROM busybox\nUSER ghost\nRUN true\n", "Dockerfile:3:", "user ghost"),
+    "unknown chown": ("FROM busybox\nCOPY --chown=ghost Dockerfile /\n", "Dockerfile:2:", "ghost"),
     "glob matches none": ("FROM busybox\nCOPY *.none /\n", "Dockerfile:2:", "matches none"),
 }
 
