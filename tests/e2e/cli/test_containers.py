@@ -476,3 +476,33 @@ def test_logs_follow_and_timestamps(dockyard: Dockyard) -> None:
     assert followed.stdout == "one\ntwo\n"
     stamped = dockyard("logs", "-t", "f1", check=True).stdout.splitlines()
     assert stamped[0].endswith(" one") and stamped[0][:4].isdigit() and "T" in stamped[0]
+
+
+def test_killing_the_monitor_loses_nothing(dockyard: Dockyard) -> None:
+    dockyard(
+        "run", "-d", "--name", "keep", "busybox", "sh", "-c", "echo before; sleep 60", check=True
+    )
+    dockyard(
+        "run", "-d", "--name", "back", "--restart", "always", "busybox", "sleep", "60", check=True
+    )
+    wait_for(lambda: "before" in dockyard("logs", "keep").stdout, what="first log line")
+    monitor = int(
+        next(
+            p
+            for p in os.listdir("/proc")
+            if p.isdigit()
+            and str(dockyard.root)
+            in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")
+            and b"dockyard.engine.monitor" in Path(f"/proc/{p}/cmdline").read_bytes()
+        )
+    )
+    back_pid = state(dockyard, "back")["Pid"]
+    assert isinstance(back_pid, int)
+    os.kill(monitor, signal.SIGKILL)
+    os.kill(back_pid, signal.SIGKILL)  # dies while no monitor watches it
+    time.sleep(0.3)
+    # The records and logs are intact; the next command's monitor adopts or restarts.
+    assert dockyard("logs", "keep", check=True).stdout == "before\n"
+    dockyard("run", "--rm", "busybox", "true", check=True)
+    assert state(dockyard, "keep")["Status"] == "running"
+    wait_for(lambda: state(dockyard, "back")["Status"] == "running", what="restart of back")

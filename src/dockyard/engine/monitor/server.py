@@ -450,15 +450,21 @@ class Monitor:
                 self.later(0, functools.partial(self._restart, row.id))
             else:
                 supervisor.release(self.engine, row.id)
+                policy = RestartPolicy.from_host_config(row.config.get("HostConfig") or {})
+                # As Docker's daemon at start: `always`/`unless-stopped` containers that were
+                # running come back (after a reboot, or a monitor killed with its containers).
+                again = policy.name in ("always", "unless-stopped") and not row.manually_stopped
                 self.engine.containers.update(
                     row.id,
                     "die",
-                    status="exited",
+                    status="restarting" if again else "exited",
                     pid=0,
                     exit_code=255,
                     finished_at=time.time(),
                     error="the container's monitor was killed; its exit code is unknown",
                 )
+                if again:
+                    self.later(0, functools.partial(self._restart, row.id))
 
 
 def log_exception(where: str) -> None:
