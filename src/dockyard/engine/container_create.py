@@ -155,15 +155,10 @@ def _exists(engine: Engine, name: str) -> bool:
 def _write_files(
     directory: Path, hostname: str, extra_hosts: tuple[str, ...], dns: tuple[str, ...]
 ) -> None:
+    from dockyard.network.hosts import HOSTS_HEADER
+
     (directory / "hostname").write_text(hostname + "\n")
-    hosts = [
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        "fe00::0\tip6-localnet",
-        "ff00::0\tip6-mcastprefix",
-        "ff02::1\tip6-allnodes",
-        "ff02::2\tip6-allrouters",
-    ]
+    hosts = list(HOSTS_HEADER)
     for entry in extra_hosts:
         name, _, ip = entry.partition(":")
         hosts.append(f"{ip}\t{name}")

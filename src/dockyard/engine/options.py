@@ -196,20 +196,15 @@ def parse_duration(text: str, flag: str = "--health-interval") -> int:
 
 
 def parse_signal(text: str, flag: str = "--stop-signal") -> int:
-    """`SIGTERM`, `TERM`, `term` or `15` → the signal number."""
-    import signal
+    """`SIGTERM`, `TERM`, `term` or `15` → the signal number (the runtime's parser, our wording)."""
+    from dockyard.runtime.container_kill import parse_signal as runtime_parse_signal
 
-    if text.isascii() and text.isdigit():
-        number = int(text)
-        if 0 < number < signal.NSIG:
-            return number
-    else:
-        name = text.upper()
-        name = name if name.startswith("SIG") else "SIG" + name
-        sig = getattr(signal.Signals, name, None)
-        if isinstance(sig, signal.Signals):
-            return int(sig)
-    raise InvalidArgument(f'invalid {flag} "{text}": use a signal name like SIGTERM or a number')
+    try:
+        return runtime_parse_signal(text)
+    except InvalidArgument:
+        raise InvalidArgument(
+            f'invalid {flag} "{text}": use a signal name like SIGTERM or a number'
+        ) from None
 
 
 _CPUSET_PART = re.compile(r"^([0-9]+)(?:-([0-9]+))?$")

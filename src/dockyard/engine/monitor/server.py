@@ -232,12 +232,7 @@ class Monitor:
             if not data:
                 self.sel.unregister(fd)
                 return
-            if running.log is not None:
-                running.log.write(stream, data)
-            frame = {"stream": stream, "data": base64.b64encode(data).decode()}
-            for client in list(self.clients):
-                if client.watching == running.id:
-                    self._reply(client, **frame)
+            self._emit(running, stream, data)
 
         return readable
 
@@ -252,12 +247,16 @@ class Monitor:
                     break
                 if not data:
                     break
-                if running.log is not None:
-                    running.log.write(stream, data)
-                frame = {"stream": stream, "data": base64.b64encode(data).decode()}
-                for client in list(self.clients):
-                    if client.watching == running.id:
-                        self._reply(client, **frame)
+                self._emit(running, stream, data)
+
+    def _emit(self, running: Running, stream: str, data: bytes) -> None:
+        """Output of a container: into its log, and to every client attached to it."""
+        if running.log is not None:
+            running.log.write(stream, data)
+        frame = {"stream": stream, "data": base64.b64encode(data).decode()}
+        for client in list(self.clients):
+            if client.watching == running.id:
+                self._reply(client, **frame)
 
     def _on_exit(self, running: Running) -> Callable[[object], None]:
         return lambda _f: self.exited(running)
