@@ -386,7 +386,11 @@ class Builder:
             from dockyard.build.steps.run_step import run_container
 
             code = run_container(
-                self.engine.paths.runtime_root, self.work, settings, root.rootfs, self._stream
+                self.engine.paths.runtime_root,
+                self.work,
+                settings,
+                (root.rootfs, root.upper),
+                self._stream,
             )
             if code != 0:
                 raise StepFailed(

@@ -40,3 +40,14 @@ def test_network_host_sees_the_hosts_links(dy: Dockyard, ctx: Path) -> None:
         line.split(":")[0].strip() for line in Path("/proc/net/dev").read_text().splitlines()[2:]
     }
     assert _links(done.stdout)[0] == host
+
+
+def test_run_sees_the_hosts_resolv_conf_but_the_layer_does_not(dy: Dockyard, ctx: Path) -> None:
+    write(ctx, {"Dockerfile": "FROM busybox\nRUN cat /etc/resolv.conf\n"})
+    done = dy("build", str(ctx))
+    assert done.returncode == 0, done.stderr
+    assert Path("/etc/resolv.conf").read_text().splitlines()[0] in done.stdout
+    image_id = done.stdout.split("Successfully built ")[1].split()[0]
+    layers = dy.json("image", "inspect", image_id)[0]["RootFS"]["Layers"]
+    base = dy.json("image", "inspect", "busybox")[0]["RootFS"]["Layers"]
+    assert layers == base  # the mount points were removed: the step changed nothing

@@ -7,18 +7,22 @@ it and deletes it, so a failed or interrupted step leaves no container or cgroup
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from dockyard.build.steps.rootfs import secure_join
 from dockyard.build.steps.run_spec import RunSettings, run_spec
-from dockyard.oci.runtime_spec import Spec
+from dockyard.oci.runtime_spec import Mount, Spec
 
 Output = Callable[[bytes], None]
+HOST_FILES = ("resolv.conf", "hosts")
 
 
 def default_seccomp(capabilities: list[str]) -> dict[str, object]:
@@ -49,26 +53,79 @@ def make_spec(settings: RunSettings, container_id: str, rootfs: Path) -> Spec:
 
 
 def run_container(
-    runtime_root: Path, bundle_dir: Path, settings: RunSettings, rootfs: Path, output: Output
+    runtime_root: Path,
+    bundle_dir: Path,
+    settings: RunSettings,
+    root: tuple[Path, Path],
+    output: Output,
 ) -> int:
-    """Run the step's command in a container on `rootfs`; returns its exit code."""
+    """Run the step's command in a container on `root` (rootfs, upper dir); its exit code."""
+    rootfs, upper = root
+    upper_etc = upper / "etc"
+    had_etc = os.path.lexists(upper_etc)
     container_id = f"build-{secrets.token_hex(12)}"
     bundle = bundle_dir / container_id
     bundle.mkdir(parents=True)
     netns = bundle / "netns"
+    made: list[Path] = []
     try:
         if settings.network == "none":
             loopback_netns(netns)
             settings = replace(settings, netns_path=str(netns))
         spec = make_spec(settings, container_id, rootfs)
+        binds, made = bind_host_files(rootfs, bundle)
+        spec["mounts"] = [*spec.get("mounts", []), *binds]
         (bundle / "config.json").write_text(json.dumps(spec))
         return _run(runtime_root, container_id, bundle, output)
     finally:
+        for path in made:
+            # Made only as mount points: the step's layer must not carry them.
+            path.unlink(missing_ok=True)
+        if made and not had_etc and not _opaque(upper_etc):
+            # Nor /etc, copied up by overlay to hold them, when nothing else was written.
+            with contextlib.suppress(OSError):
+                os.rmdir(upper_etc)
         if settings.network == "none":
             from dockyard.network.netns import remove_netns
 
             remove_netns(netns)
         shutil.rmtree(bundle, ignore_errors=True)
+
+
+def _opaque(path: Path) -> bool:
+    try:
+        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
+    except OSError:
+        return False  # no such dir, or no such xattr (ENODATA)
+
+
+def bind_host_files(rootfs: Path, bundle: Path) -> tuple[list[Mount], list[Path]]:
+    """Read-only copies of the host's resolv.conf and hosts over the image's, as Docker does
+    for RUN (name resolution works in images that ship none); returns the mounts and the
+    mount points that had to be made."""
+    etc = secure_join(rootfs, "/etc")
+    if not etc.is_dir() or etc.is_symlink():
+        return [], []
+    mounts: list[Mount] = []
+    made: list[Path] = []
+    for name in HOST_FILES:
+        source = Path("/etc") / name
+        if not source.is_file():
+            continue
+        target = etc / name
+        if os.path.lexists(target):
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                continue  # a link or a directory in the image: leave it alone
+        else:
+            target.touch(mode=0o644)
+            made.append(target)
+        copy = bundle / name
+        shutil.copyfile(source, copy)
+        mounts.append(
+            {"destination": f"/etc/{name}", "type": "bind", "source": str(copy),
+             "options": ["rbind", "ro"]}
+        )  # fmt: skip
+    return mounts, made
 
 
 def loopback_netns(path: Path) -> None:
