@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dockyard.build.builder import run_args
@@ -10,6 +12,7 @@ from dockyard.build.plan import make_plan
 from dockyard.build.steps.config_step import apply_config, resolve_workdir, set_env
 from dockyard.build.steps.copy_step import destination, parse_chmod
 from dockyard.build.steps.run_spec import RunSettings, run_spec
+from dockyard.build.steps.run_step import bind_host_files
 from dockyard.build.steps.state import ImageState
 from dockyard.errors import InvalidArgument
 from dockyard.runtime.spec_default import default_spec
@@ -115,3 +118,16 @@ def test_plan_numbers_steps_of_the_needed_stages() -> None:
         (4, 2, "COPY --from=one / /"),
     ]
     assert make_plan(dockerfile, {}, "two").total == 2
+
+
+def test_host_files_are_bound_and_missing_mount_points_made(tmp_path: Path) -> None:
+    rootfs, bundle = tmp_path / "rootfs", tmp_path / "bundle"
+    (rootfs / "etc").mkdir(parents=True)
+    bundle.mkdir()
+    (rootfs / "etc" / "hosts").write_text("image hosts\n")
+    mounts, made = bind_host_files(rootfs, bundle)
+    assert [m["destination"] for m in mounts] == ["/etc/resolv.conf", "/etc/hosts"]
+    assert all(m["options"] == ["rbind", "ro"] for m in mounts)
+    assert made == [rootfs / "etc" / "resolv.conf"]  # hosts existed: not made
+    assert (bundle / "hosts").read_text() == Path("/etc/hosts").read_text()
+    assert bind_host_files(tmp_path / "no-etc", bundle) == ([], [])
