@@ -62,3 +62,15 @@ def test_from_scratch_with_a_static_binary(dy: Dockyard, ctx: Path) -> None:
     assert dy("run", "--rm", "tiny:1").stdout == "from scratch\n"
     layers = dy.json("image", "inspect", "tiny:1")[0]["RootFS"]["Layers"]
     assert len(layers) == 1
+
+
+def test_copy_from_an_image(dy: Dockyard, ctx: Path) -> None:
+    write(
+        ctx,
+        {
+            "Dockerfile": "FROM scratch\nCOPY --from=busybox:latest /bin/busybox /bin/\n"
+            'CMD ["/bin/busybox", "echo", "copied"]\n'
+        },
+    )
+    assert dy("build", "-q", "-t", "fromimage:1", str(ctx)).returncode == 0
+    assert dy("run", "--rm", "fromimage:1").stdout == "copied\n"
