@@ -385,12 +385,18 @@ class Builder:
             self.say(" ---> Running in " + _short(key))
             from dockyard.build.steps.run_step import run_container
 
+            bridge = None
+            if settings.network == "default":
+                from dockyard.network.manager import NetworkManager
+
+                bridge = NetworkManager(self.engine.db, self.engine.paths.root)
             code = run_container(
                 self.engine.paths.runtime_root,
                 self.work,
                 settings,
                 (root.rootfs, root.upper),
                 self._stream,
+                bridge=bridge,
             )
             if code != 0:
                 raise StepFailed(
@@ -422,8 +428,7 @@ class Builder:
             uid=uid,
             gid=gid,
             additional_gids=supplementary_gids(root.rootfs, name, gid),
-            # TODO(issue 6): "default" joins the bridge once the network layer offers it.
-            network="none" if network == "none" else "host",
+            network=network,
             hostname="buildkitsandbox",
             cgroup_parent=os.environ.get("DOCKYARD_CGROUP_PARENT") or "/dockyard",
         )

@@ -16,6 +16,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from dockyard.build.steps.rootfs import secure_join
 from dockyard.build.steps.run_spec import RunSettings, run_spec
@@ -52,14 +53,32 @@ def make_spec(settings: RunSettings, container_id: str, rootfs: Path) -> Spec:
     )
 
 
+class Bridge(Protocol):
+    """The network layer's part a RUN on the default network needs (`NetworkManager`)."""
+
+    def ensure_default(self) -> object: ...
+    def attach(
+        self, network: str, container_id: str, container_name: str, netns_path: Path | str
+    ) -> object: ...
+    def detach_all(self, container_id: str) -> None: ...
+
+
+DEFAULT_NETWORK = "dockyard0"
+
+
 def run_container(
     runtime_root: Path,
     bundle_dir: Path,
     settings: RunSettings,
     root: tuple[Path, Path],
     output: Output,
+    *,
+    bridge: Bridge | None = None,
 ) -> int:
-    """Run the step's command in a container on `root` (rootfs, upper dir); its exit code."""
+    """Run the step's command in a container on `root` (rootfs, upper dir); its exit code.
+
+    `default` networking joins the default bridge (NAT'd outbound access) through `bridge`.
+    """
     rootfs, upper = root
     upper_etc = upper / "etc"
     had_etc = os.path.lexists(upper_etc)
@@ -68,9 +87,19 @@ def run_container(
     bundle.mkdir(parents=True)
     netns = bundle / "netns"
     made: list[Path] = []
+    attached = False
     try:
         if settings.network == "none":
             loopback_netns(netns)
+            settings = replace(settings, netns_path=str(netns))
+        elif settings.network == "default":
+            from dockyard.network.netns import create_netns
+
+            assert bridge is not None, "RUN on the default network needs the network layer"
+            create_netns(netns)
+            bridge.ensure_default()
+            attached = True
+            bridge.attach(DEFAULT_NETWORK, container_id, container_id, netns)
             settings = replace(settings, netns_path=str(netns))
         spec = make_spec(settings, container_id, rootfs)
         binds, made = bind_host_files(rootfs, bundle)
@@ -85,7 +114,9 @@ def run_container(
             # Nor /etc, copied up by overlay to hold them, when nothing else was written.
             with contextlib.suppress(OSError):
                 os.rmdir(upper_etc)
-        if settings.network == "none":
+        if attached and bridge is not None:
+            bridge.detach_all(container_id)
+        if settings.network in ("none", "default"):
             from dockyard.network.netns import remove_netns
 
             remove_netns(netns)
