@@ -145,7 +145,7 @@ def rm(args: argparse.Namespace, root: Path) -> int:
     failed = False
     for name in args.containers:
         try:
-            remove_container(engine, name, force=args.force)
+            remove_container(engine, name, force=args.force, volumes=args.volumes)
             print(name)
         except Exception as e:  # one failure must not stop the others (Docker's behaviour)
             from dockyard.errors import DockyardError

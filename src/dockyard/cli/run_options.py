@@ -260,7 +260,7 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
         if args.rm:
             from dockyard.engine.container_remove import remove_container
 
-            remove_container(engine, row.id, force=True)
+            remove_container(engine, row.id, force=True, volumes=True)
         sys.stderr.write(f"dockyard: {e}\n")
         return 127 if isinstance(e, ExecutableNotFound) else 126
     except DockyardError:
@@ -268,7 +268,7 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
         # missing network), nothing of it stays.
         from dockyard.engine.container_remove import remove_container
 
-        remove_container(engine, row.id, force=True)
+        remove_container(engine, row.id, force=True, volumes=True)
         raise
     finally:
         if stdin_fd is not None:

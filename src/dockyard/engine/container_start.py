@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
+from dockyard.engine.container_pause import thaw_for_signal
 from dockyard.engine.monitor.client import MonitorConnection
 from dockyard.engine.service import Engine
 from dockyard.errors import Conflict
@@ -40,6 +41,7 @@ def stop_signal(config: dict[str, Any]) -> int:
 def stop_container(engine: Engine, text: str, timeout: float | None = None) -> str:
     """Stop: the stop signal, then SIGKILL after `timeout` (default the container's, else 10 s)."""
     row = engine.containers.find(text)
+    thaw_for_signal(engine, row)  # a frozen process ignores every signal, SIGKILL included
     if timeout is None:
         timeout = float((row.config.get("Config") or {}).get("StopTimeout") or 10)
     if row.status not in ("running", "restarting", "paused"):
@@ -58,6 +60,7 @@ def kill_container(engine: Engine, text: str, sig: int = signal.SIGKILL) -> str:
     row = engine.containers.find(text)
     if not row.running:
         raise Conflict(f"Cannot kill container: {row.id}: container {row.id} is not running")
+    thaw_for_signal(engine, row)
     conn = MonitorConnection(engine.paths)
     try:
         conn.request(op="kill", id=row.id, signal=sig)

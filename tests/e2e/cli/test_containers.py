@@ -506,3 +506,26 @@ def test_killing_the_monitor_loses_nothing(dockyard: Dockyard) -> None:
     dockyard("run", "--rm", "busybox", "true", check=True)
     assert state(dockyard, "keep")["Status"] == "running"
     wait_for(lambda: state(dockyard, "back")["Status"] == "running", what="restart of back")
+
+
+def test_new_volume_is_seeded_from_the_image_and_rm_v_removes_anonymous_ones(
+    dockyard: Dockyard,
+) -> None:
+    # /etc has content in the image: a new named volume there starts with it.
+    out = dockyard("run", "--rm", "-v", "etcvol:/etc", "busybox", "cat", "/etc/group")
+    assert out.returncode == 0 and "root:x:0:" in out.stdout
+    dockyard("run", "--name", "anon", "-v", "/data", "busybox", "true", check=True)
+    assert len(dockyard("volume", "ls", "-q", check=True).stdout.split()) == 2
+    dockyard("rm", "-v", "anon", check=True)
+    assert dockyard("volume", "ls", "-q", check=True).stdout.split() == ["etcvol"]
+
+
+def test_stop_kill_and_rm_of_a_paused_container(dockyard: Dockyard) -> None:
+    dockyard("run", "-d", "--name", "frozen", "busybox", "sleep", "60", check=True)
+    dockyard("pause", "frozen", check=True)
+    assert state(dockyard, "frozen")["Status"] == "paused"
+    dockyard("stop", "-t", "1", "frozen", check=True, timeout=20)
+    assert state(dockyard, "frozen")["Status"] == "exited"
+    dockyard("start", "frozen", check=True)
+    dockyard("pause", "frozen", check=True)
+    dockyard("rm", "-f", "frozen", check=True, timeout=20)

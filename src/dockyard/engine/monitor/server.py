@@ -294,7 +294,7 @@ class Monitor:
         elif (row.config.get("HostConfig") or {}).get("AutoRemove"):
             from dockyard.engine.container_remove import remove_container
 
-            remove_container(self.engine, cid, force=True)
+            remove_container(self.engine, cid, force=True, volumes=True)
 
     def _restart(self, cid: str) -> None:
         row = self.engine.containers.get(cid)

@@ -6,6 +6,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dockyard.engine.logs import LogWriter
 from dockyard.engine.monitor.policy import Healthcheck
@@ -55,6 +56,7 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     rootfs = paths.rootfs(container_id)
     rootfs.mkdir(parents=True, exist_ok=True)
     mount_snapshot(engine.snapshots.mounts(container_id), rootfs)
+    seed_volumes(engine, row.config, rootfs)
     created = False
     bridged = uses_bridge(str((row.config.get("HostConfig") or {}).get("NetworkMode") or ""))
     to_close: list[int] = []
@@ -109,6 +111,24 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     finally:
         for fd in to_close:
             os.close(fd)
+
+
+def seed_volumes(engine: Engine, config: dict[str, object], rootfs: Path) -> None:
+    """Docker's rule: a new, empty volume starts with the image's content at its mount point."""
+    from dockyard.engine.volumes import mount_volume, seed_from_image
+    from dockyard.runtime.paths import secure_join
+
+    mounts = config.get("Mounts") or []
+    assert isinstance(mounts, list)
+    for mount in mounts:
+        if mount.get("Type") != "volume" or not mount.get("Name"):
+            continue
+        volume = engine.volumes.get(str(mount["Name"]))
+        mount_volume(volume)
+        if volume.seeded:
+            continue
+        seed_from_image(Path(secure_join(str(rootfs), str(mount["Destination"]))), volume)
+        engine.volumes.mark_seeded(volume.name)
 
 
 def exit_status(running: Running) -> int:
