@@ -106,6 +106,7 @@ def _resolve_mounts(
             docs.append(
                 {
                     "Type": "volume",
+                    "NoCopy": spec.nocopy,
                     "Name": volume.name,
                     "Source": str(volume.mountpoint),
                     "Destination": spec.target,

@@ -125,7 +125,7 @@ def seed_volumes(engine: Engine, config: dict[str, object], rootfs: Path) -> Non
             continue
         volume = engine.volumes.get(str(mount["Name"]))
         mount_volume(volume)
-        if volume.seeded:
+        if volume.seeded or mount.get("NoCopy"):
             continue
         seed_from_image(Path(secure_join(str(rootfs), str(mount["Destination"]))), volume)
         engine.volumes.mark_seeded(volume.name)
