@@ -172,12 +172,10 @@ def _secret_mounts(project: Project, service: Service) -> list[MountSpec]:
 def _ports(service: Service) -> tuple[PortBinding, ...]:
     out = []
     for port in service.ports:
-        if port.published is None:
-            continue
-        # A published range means "any free port in it"; the engine takes one port, the first.
-        out.append(
-            PortBinding(port.host_ip or "", port.published.start, port.target, port.protocol.value)
-        )
+        # `ports` always publish (`expose` does not): no host port means a free one (0). A
+        # published range means "any free port in it"; the engine takes one port, the first.
+        host_port = port.published.start if port.published is not None else 0
+        out.append(PortBinding(port.host_ip or "", host_port, port.target, port.protocol.value))
     return tuple(out)
 
 

@@ -58,7 +58,10 @@ def test_config_carries_the_service() -> None:
     assert cfg.env == ("A=1",)
     assert cfg.labels["x"] == "y"
     assert cfg.exposed_ports == ("7000/tcp", "80/tcp", "9000/tcp")
-    assert [(b.host_port, b.container_port) for b in cfg.host.port_bindings] == [(8080, 80)]
+    assert [(b.host_port, b.container_port) for b in cfg.host.port_bindings] == [
+        (8080, 80),
+        (0, 9000),
+    ]
     mounts = {(m.type, m.source, m.target, m.readonly) for m in cfg.host.mounts}
     assert mounts == {
         ("volume", "test_data", "/data", False),
