@@ -716,6 +716,15 @@ def stop(args: argparse.Namespace, root: Path) -> int:
 
 
 def restart(args: argparse.Namespace, root: Path) -> int:
+    from dockyard.compose.plan import with_restart_dependents
+
+    if args.services:
+        # Dependents declared with `depends_on.restart: true` restart with their dependency.
+        _, project, _ = _project_name(args)
+        if project is not None:
+            _check_services(project, args.services)
+            args.services = with_restart_dependents(project, args.services)
+
     def again(client: EngineClient, c: ContainerInfo) -> None:
         if client.inspect(c.id).running:
             client.stop(c.id, args.timeout)

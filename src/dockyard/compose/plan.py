@@ -126,6 +126,22 @@ def select_services(project: Project, names: Sequence[str], *, with_deps: bool) 
     return [n for n in project.services if n in chosen]
 
 
+def with_restart_dependents(project: Project, names: Sequence[str]) -> list[str]:
+    """`names` plus every service that depends on one of them with `restart: true`, in turn
+    (what `compose restart` restarts), in file order."""
+    chosen = set(names)
+    grew = True
+    while grew:
+        grew = False
+        for name, service in project.services.items():
+            if name not in chosen and any(
+                d.restart and d.service in chosen for d in service.depends_on
+            ):
+                chosen.add(name)
+                grew = True
+    return [n for n in project.services if n in chosen]
+
+
 def waves(project: Project, selected: Sequence[str]) -> list[list[str]]:
     """`selected` in dependency waves, edges outside the selection ignored (`--no-deps`)."""
     chosen = set(selected)

@@ -16,7 +16,14 @@ from dockyard.compose.convert import (
 from dockyard.compose.engine_client import ContainerInfo
 from dockyard.compose.model import Project
 from dockyard.compose.observe import Observed
-from dockyard.compose.plan import DownOptions, Kind, UpOptions, plan_down, plan_up
+from dockyard.compose.plan import (
+    DownOptions,
+    Kind,
+    UpOptions,
+    plan_down,
+    plan_up,
+    with_restart_dependents,
+)
 from dockyard.errors import InvalidArgument, NotFound
 
 from .helpers import project
@@ -252,3 +259,16 @@ def test_labels_are_composes() -> None:
         labels["com.docker.compose.depends_on"]
         == "db:service_healthy:false,cache:service_started:false"
     )
+
+
+def test_restart_takes_dependents_declared_with_restart_true() -> None:
+    p = project(
+        "services:\n  db:\n    image: busybox\n"
+        "  api:\n    image: busybox\n    depends_on:\n"
+        "      db: {condition: service_started, restart: true}\n"
+        "  ui:\n    image: busybox\n    depends_on:\n"
+        "      api: {condition: service_started, restart: true}\n"
+        "  batch:\n    image: busybox\n    depends_on: [db]\n"
+    )
+    assert with_restart_dependents(p, ["db"]) == ["db", "api", "ui"]
+    assert with_restart_dependents(p, ["batch"]) == ["batch"]
