@@ -113,15 +113,33 @@ def _processes_rooted_under(base: str) -> list[int]:
     return pids
 
 
+def _network_objects() -> set[str]:
+    """dockyard's links (bridges, veths) and nftables tables on the host right now."""
+    found: set[str] = set()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False)
+    for line in links.stdout.splitlines():
+        name = line.split(":")[1].strip().split("@")[0]
+        if name.startswith(("dockyard", "dy-", "dy0-", "veth")):
+            found.add(f"link {name}")
+    tables = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False)
+    for line in tables.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].startswith("dockyard"):
+            found.add(f"nft table {parts[1]} {parts[2]}")
+    return found
+
+
 @pytest.fixture(scope="session", autouse=True)
 def leak_guard(test_base: Path, cgroup_prefix: str) -> Iterator[None]:
-    """Fail the session if mounts, cgroups or processes the tests made are still there."""
+    """Fail the session if mounts, cgroups, processes, links or nft tables the tests made stay."""
+    before = _network_objects() if os.geteuid() == 0 else set()
     yield
     base = str(test_base)
     leaks = {
         "mounts": _mounts_under(base),
         "cgroups": _cgroups_left(cgroup_prefix),
         "processes": _processes_rooted_under(base),
+        "network": sorted(_network_objects() - before) if os.geteuid() == 0 else [],
     }
     leftover = {kind: items for kind, items in leaks.items() if items}
     if leftover:
