@@ -318,6 +318,7 @@ def _attach(
     client: EngineClient, project: Project, services: list[str], args: argparse.Namespace
 ) -> int:
     """Attached `up`: print every container's output until all exit; Ctrl-C stops them."""
+    from dockyard.compose.model import Condition
     from dockyard.compose.observe import service_of
     from dockyard.compose.output import LogPrinter, short_name
 
@@ -328,6 +329,14 @@ def _attach(
         "Attaching to " + ", ".join(short_name(project.name, c.name) for c in containers)
     )
     finished = threading.Event()
+    # One-shot dependencies (service_completed_successfully) are meant to exit: their exit does
+    # not abort the others (Compose v2).
+    one_shot = {
+        d.service
+        for name in services
+        for d in project.services[name].depends_on
+        if d.condition is Condition.SERVICE_COMPLETED_SUCCESSFULLY
+    }
     exited: list[ContainerInfo] = []
     lock = threading.Lock()
 
@@ -339,7 +348,8 @@ def _attach(
         printer.message(f"{label} exited with code {code}")
         with lock:
             exited.append(container)
-            if args.abort_on_container_exit or len(exited) == len(containers):
+            aborting = args.abort_on_container_exit and service_of(container) not in one_shot
+            if aborting or len(exited) == len(containers):
                 finished.set()
 
     threads = [threading.Thread(target=follow, args=(c,), daemon=True) for c in containers]
