@@ -5,9 +5,9 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from dockyard.engine.container_pause import thaw_for_signal
 from dockyard.engine.monitor.client import MonitorConnection
 from dockyard.engine.service import Engine
+from dockyard.engine.store import ContainerRow
 from dockyard.errors import Conflict
 
 
@@ -27,6 +27,14 @@ def start_container(
         conn.close()
         raise
     return conn
+
+
+def thaw_for_signal(engine: Engine, row: ContainerRow) -> None:
+    """A frozen process ignores every signal, SIGKILL included: thaw a paused one first."""
+    if row.status == "paused":
+        from dockyard.engine.container_pause import thaw_for_signal as thaw
+
+        thaw(engine, row)
 
 
 def stop_signal(config: dict[str, Any]) -> int:

@@ -25,8 +25,10 @@ from typing import IO
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.state.db import StateDB
 from dockyard.storage import schema
-from dockyard.storage.unpack import unpack
-from dockyard.storage.write_pool import DEFAULT_WORKERS
+
+# Unpacking (tar, decompressors, writer threads) is imported where a layer is unpacked: most
+# commands only look layers up, and start-up time is a feature of the CLI.
+DEFAULT_WORKERS = 4  # threads writing an unpacked layer's files (storage.write_pool)
 
 _DIFF_ID_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -106,6 +108,8 @@ class LayerStore:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=self.tmp_dir))
             try:
+                from dockyard.storage.unpack import unpack
+
                 result = unpack(
                     source,
                     tmp,

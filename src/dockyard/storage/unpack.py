@@ -22,7 +22,8 @@ from typing import IO
 
 from dockyard.errors import InvalidArgument, KernelError
 from dockyard.storage.decompress import Compression, LayerReader, SourceError
-from dockyard.storage.write_pool import DEFAULT_WORKERS, WritePool
+from dockyard.storage.layers import DEFAULT_WORKERS
+from dockyard.storage.write_pool import WritePool
 
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."

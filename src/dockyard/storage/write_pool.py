@@ -13,7 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-DEFAULT_WORKERS = 4
+from dockyard.storage.layers import DEFAULT_WORKERS
+
 MAX_IN_FLIGHT = 64 << 20  # bytes of file data held in memory for pending jobs
 
 
