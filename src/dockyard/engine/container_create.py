@@ -30,6 +30,7 @@ from dockyard.engine.networking import (
     settings_doc,
     uses_bridge,
 )
+from dockyard.engine.options import PortBinding
 from dockyard.engine.service import Engine
 from dockyard.engine.spec import (
     ResolvedDevice,
@@ -190,6 +191,19 @@ def _seccomp(cfg: ContainerConfig) -> dict[str, Any] | None:
     return profile
 
 
+def _publish_all(cfg: ContainerConfig, view: ImageConfigView) -> tuple[PortBinding, ...]:
+    """`-P`: every exposed port (the image's and `--expose`) on a random host port."""
+    bindings = list(cfg.host.port_bindings)
+    taken: set[tuple[int, str]] = {(b.container_port, b.proto) for b in bindings}
+    for spec in sorted({*view.exposed_ports, *cfg.exposed_ports}):
+        port, _, proto = spec.partition("/")
+        key = (int(port), proto or "tcp")
+        if port.isdigit() and key not in taken:
+            bindings.append(PortBinding("", 0, key[0], key[1]))  # type: ignore[arg-type]
+            taken.add(key)
+    return tuple(bindings)
+
+
 def host_capabilities() -> list[str]:
     """The capabilities we hold (privileged and ALL cannot give a container more than that:
     a host without CAP_SYS_RESOURCE, like a container-in-a-VM, would fail every capset)."""
@@ -255,6 +269,8 @@ def create_container(
         raise NotFound(f"Unable to find image '{cfg.image}' locally") from None
     oci = engine.images.config(image)
     view = ImageConfigView.from_oci(oci.get("config") or {})
+    if cfg.host.publish_all_ports:
+        cfg = replace(cfg, host=replace(cfg.host, port_bindings=_publish_all(cfg, view)))
     argv = process_args(cfg, view, cfg.image)  # fails early: "no command specified"
     if name is not None:
         validate_name(name)

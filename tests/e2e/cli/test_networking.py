@@ -202,3 +202,23 @@ def test_next_command_restores_networking_after_a_simulated_reboot(dockyard: Doc
     )
     dockyard("run", "--rm", "--network", "rb", "busybox", "true", check=True)  # the next command
     assert curl("http://127.0.0.1:18081/") == "still-here\n"
+
+
+def test_publish_all_exposed_ports(dockyard: Dockyard) -> None:
+    dockyard(
+        "run",
+        "-d",
+        "--name",
+        "pall",
+        "-P",
+        "--expose",
+        "80",
+        "busybox",
+        "sh",
+        "-c",
+        "echo all > /tmp/index.html; httpd -f -p 80 -h /tmp",
+        check=True,
+    )
+    ports = dockyard.json("inspect", "pall")[0]["NetworkSettings"]["Ports"]
+    host_port = int(ports["80/tcp"][0]["HostPort"])
+    assert curl(f"http://127.0.0.1:{host_port}/") == "all\n"
