@@ -451,7 +451,9 @@ def _status(c: ContainerInfo) -> str:
 
     if c.running:
         text = "Up " + human_ago(c.started_at).removesuffix(" ago")
-        if c.health:
+        if c.status == "paused":
+            text += " (Paused)"
+        elif c.health:
             text += f" ({c.health})"
         return text
     if c.status == "created":
@@ -762,9 +764,9 @@ def rm(args: argparse.Namespace, root: Path) -> int:
 
 
 def pause(args: argparse.Namespace, root: Path) -> int:
-    from dockyard.errors import Unavailable
-
-    raise Unavailable(f"compose {args.sub} is not supported: dockyard cannot freeze containers yet")
+    if args.sub == "pause":
+        return _act(args, root, "Pausing", "Paused", lambda c, x: c.pause(x.id), running=True)
+    return _act(args, root, "Unpausing", "Unpaused", lambda c, x: c.unpause(x.id), running=True)
 
 
 def _service_images(args: argparse.Namespace) -> tuple[Project, list[tuple[str, str]]]:

@@ -110,6 +110,16 @@ class LocalEngine:
 
         kill_container(self.engine, container_id, signal)
 
+    def pause(self, container_id: str) -> None:
+        from dockyard.engine.container_pause import pause_container
+
+        pause_container(self.engine, container_id)
+
+    def unpause(self, container_id: str) -> None:
+        from dockyard.engine.container_pause import unpause_container
+
+        unpause_container(self.engine, container_id)
+
     def remove(self, container_id: str, *, force: bool, volumes: bool) -> None:
         from dockyard.engine.container_remove import remove_container
 

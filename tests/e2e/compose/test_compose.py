@@ -233,6 +233,10 @@ def test_stop_start_restart_and_wait(dockyard: Dockyard, project: Path) -> None:
     }
     assert states == {"exited"}
     compose(dockyard, project, "start")
+    compose(dockyard, project, "pause", "web")
+    ps = dockyard.json("compose", "-f", str(project / "compose.yaml"), "ps", "--format", "json")
+    assert {(c["Service"], c["State"]) for c in ps} == {("cache", "running"), ("web", "paused")}
+    compose(dockyard, project, "unpause", "web")
     compose(dockyard, project, "restart", "web")
     running = compose(dockyard, project, "ps", "--services")
     assert running.split() == ["cache", "web"]
