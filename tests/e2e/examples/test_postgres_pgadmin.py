@@ -38,6 +38,11 @@ PGADMIN = "http://127.0.0.1:5050"
 
 
 def port_in_use(port: int) -> bool:
+    """Something listens on the port, or answers on it (a DNAT'd port of another engine)."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return True
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
