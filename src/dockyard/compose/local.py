@@ -9,10 +9,10 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dockyard.compose.engine_client import Attachment, ContainerInfo, LogLine, NetworkRequest
-from dockyard.errors import NotFound, Unavailable
+from dockyard.errors import NotFound
 
 if TYPE_CHECKING:
     from dockyard.compose.model import Build
@@ -294,22 +294,28 @@ class LocalEngine:
             push_image(self.engine.images, client, parse_reference(reference))
 
     def build(self, build: Build, tag: str) -> None:
-        # The builder is being written by another engineer: call it when it exists.
-        if importlib.util.find_spec("dockyard.build.api") is None:
-            raise Unavailable(
-                "dockyard has no image builder yet; set `image:` to a present image "
-                "(e.g. busybox) or build it elsewhere"
-            )
-        api: Any = importlib.import_module("dockyard.build.api")
-        api.build_image(
+        """Build the service's image with dockyard's builder, tagged `tag`."""
+        import sys
+        from pathlib import Path
+
+        from dockyard.build.builder import build_image
+
+        context = Path(build.context)
+        dockerfile: Path | str | None = None
+        if build.dockerfile_inline is not None:
+            dockerfile = build.dockerfile_inline
+        elif build.dockerfile:
+            candidate = Path(build.dockerfile)
+            dockerfile = candidate if candidate.is_absolute() else context / candidate
+        build_image(
             self.engine,
-            context=build.context,
-            dockerfile=build.dockerfile,
-            dockerfile_inline=build.dockerfile_inline,
-            args=dict(build.args),
+            context,
+            dockerfile,
+            tags=[tag],
+            build_args={k: v for k, v in build.args.items() if v is not None},
             target=build.target,
             labels=dict(build.labels),
-            tags=[tag],
+            output=sys.stdout,
         )
 
     def remove_image(self, reference: str) -> None:

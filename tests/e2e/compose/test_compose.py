@@ -286,3 +286,17 @@ def test_ctrl_c_during_attached_up_stops_services(dockyard: Dockyard, project: P
     )
     assert {c["State"] for c in ps} == {"exited"}
     compose(dockyard, project, "down", "-v")
+
+
+def test_build_then_up_runs_the_built_image(dockyard: Dockyard, project: Path) -> None:
+    (project / "app").mkdir()
+    (project / "app" / "Dockerfile").write_text(
+        'FROM busybox\nRUN echo built-by-compose > /msg\nCMD ["cat", "/msg"]\n'
+    )
+    write(project, "services:\n  app:\n    build: ./app\n")
+    compose = ["compose", "-f", str(project / "compose.yaml")]
+    built = dockyard(*compose, "build")
+    assert built.returncode == 0, built.stderr
+    up = dockyard(*compose, "up", "--exit-code-from", "app")
+    assert up.returncode == 0 and "built-by-compose" in up.stdout, up.stdout + up.stderr
+    dockyard(*compose, "down", check=True)
