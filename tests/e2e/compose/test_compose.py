@@ -300,3 +300,44 @@ def test_build_then_up_runs_the_built_image(dockyard: Dockyard, project: Path) -
     up = dockyard(*compose, "up", "--exit-code-from", "app")
     assert up.returncode == 0 and "built-by-compose" in up.stdout, up.stdout + up.stderr
     dockyard(*compose, "down", check=True)
+
+
+def test_policy_restart_of_a_dependency_restarts_dependents(
+    dockyard: Dockyard, project: Path
+) -> None:
+    import os
+    import signal
+    import time
+
+    write(
+        project,
+        textwrap.dedent(
+            """
+            services:
+              db:
+                image: busybox
+                command: ["sleep", "300"]
+                restart: always
+              app:
+                image: busybox
+                command: ["sleep", "300"]
+                depends_on:
+                  db:
+                    condition: service_started
+                    restart: true
+            """
+        ),
+    )
+    compose = ["compose", "-f", str(project / "compose.yaml"), "-p", "dep"]
+    dockyard(*compose, "up", "-d", check=True)
+    app_before = dockyard.json("inspect", "dep-app-1")[0]["State"]["Pid"]
+    db_pid = dockyard.json("inspect", "dep-db-1")[0]["State"]["Pid"]
+    os.kill(db_pid, signal.SIGKILL)  # the monitor restarts db by its policy…
+    deadline = time.monotonic() + 20
+    while True:  # …and app, which asked for it
+        state = dockyard.json("inspect", "dep-app-1")[0]["State"]
+        if state["Status"] == "running" and state["Pid"] not in (0, app_before):
+            break
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+    dockyard(*compose, "down", "-t", "1", check=True)

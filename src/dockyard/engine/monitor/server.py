@@ -35,10 +35,15 @@ from dockyard.engine.monitor.policy import (
 )
 from dockyard.engine.monitor.supervisor import Running
 from dockyard.engine.service import Engine
+from dockyard.engine.store import ContainerRow
 from dockyard.errors import DockyardError
 from dockyard.runtime.foreground import become_subreaper
 
 IDLE_EXIT = 2.0
+# Compose's labels (dockyard.compose.convert): the engine reads them, it does not import compose.
+COMPOSE_PROJECT = "com.docker.compose.project"
+COMPOSE_SERVICE = "com.docker.compose.service"
+COMPOSE_DEPENDS_ON = "com.docker.compose.depends_on"
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Monitor:
     clients: list[Client] = field(default_factory=list)
     timers: list[tuple[float, int, Callable[[], None]]] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)
+    forced_restarts: set[str] = field(default_factory=set)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
 
     # ---- timers -------------------------------------------------------------------------------
@@ -271,6 +277,9 @@ class Monitor:
         row = self.engine.containers.get(cid)
         policy = RestartPolicy.from_host_config(row.config.get("HostConfig") or {})
         again = should_restart(policy, code, row.restart_count, row.manually_stopped)
+        if cid in self.forced_restarts:
+            self.forced_restarts.discard(cid)
+            again = True
         self.engine.containers.update(
             cid,
             "die",
@@ -305,6 +314,37 @@ class Monitor:
         except DockyardError as e:
             self.engine.containers.update(cid, "die", status="exited", error=str(e))
             log(f"restart of {cid}: {e}")
+            return
+        self._restart_dependents(row)
+
+    def _restart_dependents(self, row: ContainerRow) -> None:
+        """Compose's `depends_on: {restart: true}`, honoured when the policy restarted the
+        dependency too (Docker Compose only does it for `compose restart`)."""
+        labels = (row.config.get("Config") or {}).get("Labels") or {}
+        project = labels.get(COMPOSE_PROJECT)
+        service = labels.get(COMPOSE_SERVICE)
+        if not project or not service:
+            return
+        for other in self.engine.containers.list():
+            other_labels = (other.config.get("Config") or {}).get("Labels") or {}
+            if other_labels.get(COMPOSE_PROJECT) != project or other.id == row.id:
+                continue
+            wants = [
+                entry.split(":")
+                for entry in str(other_labels.get(COMPOSE_DEPENDS_ON, "")).split(",")
+                if entry
+            ]
+            if not any(w[0] == service and w[-1] == "true" for w in wants):
+                continue
+            running = self.running.get(other.id)
+            if running is None:
+                continue
+            log(f"restarting {other.name}: its dependency {row.name} restarted")
+            self.engine.containers.update(other.id, status="restarting")
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(running.pidfd, signal.SIGKILL)
+            # `exited` restarts it: mark it so whatever its own policy is.
+            self.forced_restarts.add(other.id)
 
     def stop(self, client: Client, cid: str, msg: dict[str, Any]) -> None:
         row = self.engine.containers.get(cid)
