@@ -207,10 +207,11 @@ def _init(
     chan.close()
     # Blocks until `start` opens the FIFO for reading (the O_PATH fd survives pivot_root).
     wfd = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY | os.O_CLOEXEC)
+    # startContainer hooks run before `start` is told: its poststart hooks then come after them.
+    run_hooks("startContainer", hooks.get("startContainer", []), state)
     os.write(wfd, b"0")
     os.close(wfd)
     os.close(fifo_fd)
-    run_hooks("startContainer", hooks.get("startContainer", []), state)
     if seccomp is not None and process.get("noNewPrivileges"):
         load_seccomp(seccomp)  # as late as possible: only execve(2) is left
     try:
