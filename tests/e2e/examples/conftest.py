@@ -21,13 +21,11 @@ DEFAULT_ROOT = "/var/tmp/dockyard-e2e-examples/root"
 
 
 def reset(dy: Dockyard) -> None:
-    """Remove every container, network, volume and untagged image; tagged images stay."""
+    """Remove every container, network and volume of the root; images stay as a cache."""
     dy.cleanup()
     volumes = dy("volume", "ls", "-q").stdout.split()
     if volumes:
         dy("volume", "rm", "-f", *volumes)
-    # A rebuild from cache still mints a new image id; drop the untagged ones it leaves.
-    dy("image", "prune", "-f")
     # The root's monitor exits once it has no container left to watch.
     monitor = dy.root / "monitor.sock"
     deadline = time.monotonic() + 10
