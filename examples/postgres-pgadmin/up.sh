@@ -27,18 +27,8 @@ fi
 step "pgAdmin 4 wheels (downloaded on the host)"
 ./fetch-wheels.sh
 
-step "building the images (cached after the first time)"
-# `compose up --build` needs compose's hook into the builder; until it lands, build each
-# service's image under the name compose gives it (<project>-<service>).
-if "$repo/.venv/bin/python" -c 'import importlib.util as u, sys; sys.exit(u.find_spec("dockyard.build.api") is None)' 2>/dev/null; then
-	"$dockyard" compose build
-else
-	"$dockyard" build -t postgres-pgadmin-db ./postgres
-	"$dockyard" build -t postgres-pgadmin-pgadmin ./pgadmin
-fi
-
-step "starting the stack"
-"$dockyard" compose up -d --wait
+step "building the images and starting the stack (builds are cached after the first time)"
+"$dockyard" compose up -d --build --wait
 
 cat <<'INFO'
 

@@ -123,9 +123,11 @@ class PgAdmin:
 class Stack:
     dy: Dockyard
 
-    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def compose(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         file = str(EXAMPLE / "compose.yaml")
-        return self.dy("compose", "-f", file, *args, check=check, timeout=300)
+        return self.dy("compose", "-f", file, *args, check=check, timeout=timeout)
 
     def up(self, *args: str) -> None:
         self.compose("up", "-d", "--wait", "--wait-timeout", "180", *args)
@@ -137,18 +139,15 @@ class Stack:
         return self.dy.json("inspect", name)[0]
 
 
-def build_images(dy: Dockyard) -> None:
-    """Bootstrap the base if this root lacks it, fetch the wheels, build both images."""
-    if dy("image", "inspect", "debian:bookworm").returncode != 0:
-        dy("image", "bootstrap", "debian:bookworm", check=True, timeout=600)
+def build_images(stack: Stack) -> None:
+    """Bootstrap the base if this root lacks it, fetch the wheels, `compose build` both images."""
+    if stack.dy("image", "inspect", "debian:bookworm").returncode != 0:
+        stack.dy("image", "bootstrap", "debian:bookworm", check=True, timeout=600)
     fetch = subprocess.run(
         [str(EXAMPLE / "fetch-wheels.sh")], capture_output=True, text=True, check=False
     )
     assert fetch.returncode == 0, fetch.stderr
-    # The names compose gives the services' images: <project>-<service>.
-    for service in ("db", "pgadmin"):
-        context = str(EXAMPLE / ("postgres" if service == "db" else service))
-        dy("build", "-q", "-t", f"postgres-pgadmin-{service}", context, check=True, timeout=600)
+    stack.compose("build", timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -157,8 +156,8 @@ def stack(example_dockyard: Dockyard) -> Iterator[Stack]:
     busy = [port for port in (5432, 5050) if port_in_use(port)]
     if busy:
         pytest.skip(f"host port(s) {busy} already in use by something else; free them to run")
-    build_images(example_dockyard)
     stack = Stack(example_dockyard)
+    build_images(stack)
     try:
         stack.up()
         done = psql("create table t(x int); insert into t values (42)")
