@@ -95,10 +95,18 @@ def start(args: argparse.Namespace, root: Path) -> int:
     engine = _engine(root)
     code = 0
     for name in args.containers:
-        if args.attach:
+        if args.attach or args.interactive:
+            # `-i` gives the container our stdin (and, as Docker, attaches its output).
+            import os
+
             from dockyard.cli.attach import stream_until_exit
 
-            conn = start_container(engine, name, attach=True)
+            stdin_fd = os.dup(0) if args.interactive else None
+            try:
+                conn = start_container(engine, name, stdin_fd=stdin_fd, attach=True)
+            finally:
+                if stdin_fd is not None:
+                    os.close(stdin_fd)
             return stream_until_exit(conn, tty=False)
         start_container(engine, name).close()
         print(name)

@@ -529,3 +529,12 @@ def test_stop_kill_and_rm_of_a_paused_container(dockyard: Dockyard) -> None:
     dockyard("start", "frozen", check=True)
     dockyard("pause", "frozen", check=True)
     dockyard("rm", "-f", "frozen", check=True, timeout=20)
+
+
+def test_start_attach_and_interactive(dockyard: Dockyard) -> None:
+    dockyard(
+        "create", "--name", "later", "-i", "busybox", "sh", "-c", "read x; echo got:$x", check=True
+    )
+    assert state(dockyard, "later")["Status"] == "created"
+    proc = dockyard("start", "-a", "-i", "later", input=b"typed\n")
+    assert proc.returncode == 0 and proc.stdout == "got:typed\n"
