@@ -36,6 +36,10 @@ class EnginePaths:
     def log(self, container_id: str) -> Path:
         return self.container(container_id) / "json.log"
 
+    def netns(self, container_id: str) -> Path:
+        """The container's named network namespace (bind-mounted nsfs) when it is bridged."""
+        return self.root / "netns" / container_id
+
     @property
     def runtime_root(self) -> Path:
         return self.root / "runtime"
@@ -55,3 +59,13 @@ class EnginePaths:
     @property
     def volumes(self) -> Path:
         return self.root / "volumes"
+
+    @property
+    def content(self) -> Path:
+        """The image content store (blobs by digest)."""
+        return self.root / "content"
+
+    @property
+    def storage(self) -> Path:
+        """Unpacked layers and container snapshots."""
+        return self.root / "storage"

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from dockyard.engine.paths import EnginePaths
 from dockyard.engine.store import ContainerStore
-from dockyard.engine.volumes import VolumeStore
-from dockyard.image.store import ImageStore, root_paths
 from dockyard.state.db import StateDB
 
 if TYPE_CHECKING:
-    # Imported where used: unpacking and snapshot code is not on `run`'s start-up path.
+    # Imported where used: image, unpacking, network and snapshot code is neither on `run`'s
+    # start-up path nor in the long-lived monitor unless it needs it (its memory is per root).
+    from dockyard.engine.volumes import VolumeStore
+    from dockyard.image.store import ImageStore
     from dockyard.network.manager import NetworkManager
     from dockyard.storage.layers import LayerStore
     from dockyard.storage.snapshots import Snapshotter
@@ -41,16 +42,19 @@ class Engine:
     def layers(self) -> LayerStore:
         from dockyard.storage.layers import LayerStore
 
-        return LayerStore(root_paths(self.paths.root)[1], self.db)
+        return LayerStore(self.paths.storage, self.db)
 
     @cached_property
     def images(self) -> ImageStore:
         from dockyard.image.content import ContentStore
+        from dockyard.image.store import ImageStore
 
-        return ImageStore(self.db, ContentStore(root_paths(self.paths.root)[0]), self.layers)
+        return ImageStore(self.db, ContentStore(self.paths.content), self.layers)
 
     @cached_property
     def volumes(self) -> VolumeStore:
+        from dockyard.engine.volumes import VolumeStore
+
         return VolumeStore(self.db, self.paths.volumes)
 
     def volume_users(self, name: str) -> list[str]:
@@ -72,6 +76,4 @@ class Engine:
     def snapshots(self) -> Snapshotter:
         from dockyard.storage.snapshots import OverlaySnapshotter
 
-        return OverlaySnapshotter(
-            root_paths(self.paths.root)[1] / "snapshots", self.db, self.layers
-        )
+        return OverlaySnapshotter(self.paths.storage / "snapshots", self.db, self.layers)

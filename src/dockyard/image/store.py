@@ -285,8 +285,3 @@ def make_manifest(config: bytes, layers: list[Descriptor]) -> bytes:
         "layers": layers,
     }
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
-
-
-def root_paths(root: Path) -> tuple[Path, Path]:
-    """Where the content store and the storage layers live under a dockyard root."""
-    return root / "content", root / "storage"

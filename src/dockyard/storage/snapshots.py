@@ -17,13 +17,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.state.db import StateDB
 from dockyard.storage import schema
-from dockyard.storage.apply import apply_layer
-from dockyard.storage.layers import LayerStore
+
+if TYPE_CHECKING:
+    from dockyard.storage.layers import LayerStore
 
 
 class Kind(enum.Enum):
@@ -263,6 +264,9 @@ class CopySnapshotter:
         return self._records.walk()
 
     def _create(self, key: str, kind: Kind, parent_layers: Sequence[str]) -> list[MountSpec]:
+        # Only the copy snapshotter unpacks: overlay users (the monitor) never load tar code.
+        from dockyard.storage.apply import apply_layer
+
         record = self._records.create(key, kind, parent_layers)
         self._records.make_dirs(record, "fs")
         fs = self._records.dir(record) / "fs"

@@ -458,15 +458,20 @@ class Monitor:
 
         Networks are restored first (after a reboot their bridges and rules are gone).
         """
-        from dockyard.engine.networking import restore_networks
-
-        restore_networks(self.engine)
         from dockyard.runtime.errors import ContainerNotFound
         from dockyard.runtime.state import ContainerDir
 
-        for row in self.engine.containers.list():
-            if row.status not in ("running", "restarting", "paused"):
-                continue
+        live = [
+            row
+            for row in self.engine.containers.list()
+            if row.status in ("running", "restarting", "paused")
+        ]
+        if any(supervisor.bridged(row.config) for row in live):
+            # Only then: network code is big, and a monitor with no bridged container needs none.
+            from dockyard.engine.networking import restore_networks
+
+            restore_networks(self.engine)
+        for row in live:
             cdir = ContainerDir(self.engine.paths.runtime_root, row.id)
             try:
                 record = cdir.load()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dockyard.engine.logs import LogWriter
 from dockyard.engine.monitor.policy import Healthcheck
-from dockyard.engine.networking import connect, disconnect, netns_path, uses_bridge
+from dockyard.engine.network_mode import uses_bridge
 from dockyard.engine.service import Engine
 from dockyard.runtime.cgroup_setup import ContainerCgroup
 from dockyard.runtime.console import receive_master
@@ -48,6 +48,15 @@ def _log_options(config: dict[str, object]) -> tuple[int, int]:
     return size, files
 
 
+def bridged(config: dict[str, object]) -> bool:
+    """Whether the container joins bridge networks (the only ones that need network code)."""
+    # Network code (pyroute2: ~13 MB, ~90 ms) is imported only for containers that need it: the
+    # monitor lives as long as the root's containers and its memory is their overhead.
+    host = config.get("HostConfig") or {}
+    assert isinstance(host, dict)
+    return uses_bridge(str(host.get("NetworkMode") or ""))
+
+
 def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     """Mount the root, create and start the runtime container with piped (or pty) output."""
     paths = engine.paths
@@ -58,7 +67,7 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     mount_snapshot(engine.snapshots.mounts(container_id), rootfs)
     seed_volumes(engine, row.config, rootfs)
     created = False
-    bridged = uses_bridge(str((row.config.get("HostConfig") or {}).get("NetworkMode") or ""))
+    on_bridge = bridged(row.config)
     to_close: list[int] = []
     try:
         devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
@@ -75,7 +84,9 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
             to_close += [out_w, err_w]
             streams = {out_r: "stdout", err_r: "stderr"}
             stdio = (stdin, out_w, err_w)
-        if bridged:
+        if on_bridge:
+            from dockyard.engine.networking import connect
+
             settings = connect(engine, row)
             config = dict(row.config, NetworkSettings=settings)
             engine.containers.update(container_id, config=config)
@@ -104,7 +115,9 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
     except BaseException:
         if created:
             delete_container(paths.runtime_root, container_id, force=True)
-        if bridged:
+        if on_bridge:
+            from dockyard.engine.networking import disconnect
+
             disconnect(engine, container_id)
         unmount(rootfs)
         raise
@@ -160,6 +173,8 @@ def cleanup(engine: Engine, running: Running) -> bool:
 def release(engine: Engine, container_id: str) -> None:
     """Delete the runtime container (if any), unplug its networks, unmount; idempotent."""
     delete_container(engine.paths.runtime_root, container_id, force=True)
-    if netns_path(engine, container_id).exists():
+    if engine.paths.netns(container_id).exists():
+        from dockyard.engine.networking import disconnect
+
         disconnect(engine, container_id)
     unmount(engine.paths.rootfs(container_id))
