@@ -244,6 +244,36 @@ def test_failing_healthcheck_turns_unhealthy(dockyard: Dockyard) -> None:
     )
 
 
+def test_start_interval_probes_often_until_healthy_then_every_interval(
+    dockyard: Dockyard,
+) -> None:
+    dockyard(
+        "run", "-d", "--name", "warming",
+        "--health-cmd", "test -e /tmp/ready",
+        "--health-interval", "60s",
+        "--health-start-period", "60s",
+        "--health-start-interval", "200ms",
+        "busybox", "sh", "-c", "sleep 1; touch /tmp/ready; exec sleep 60",
+        check=True,
+    )  # fmt: skip
+    doc = dockyard.json("inspect", "warming")[0]
+    assert doc["Config"]["Healthcheck"]["StartInterval"] == 200_000_000
+    # The interval alone (60 s) would give the first probe a minute from now.
+    wait_for(
+        lambda: (state(dockyard, "warming").get("Health") or {}).get("Status") == "healthy",
+        timeout=10,
+        what="healthy through start_interval probes",
+    )
+    health = state(dockyard, "warming")["Health"]
+    assert isinstance(health, dict)
+    probes = len(health["Log"])
+    assert probes >= 2  # at least one failing probe before /tmp/ready existed
+    time.sleep(1.0)
+    health = state(dockyard, "warming")["Health"]
+    assert isinstance(health, dict)
+    assert len(health["Log"]) == probes  # healthy: back to the 60 s interval
+
+
 def test_memory_hog_is_oom_killed(dockyard: Dockyard) -> None:
     proc = dockyard(
         "run",

@@ -59,6 +59,15 @@ class Healthcheck:
     timeout: float
     retries: int
     start_period: float
+    start_interval: float = 0.0  # 0: `interval` during the start period too
+
+    def next_delay(self, since_start: float, status: str) -> float:
+        """Seconds to the next probe: `start_interval` while starting within the start period."""
+        # moby's getInterval; unlike moby, an unset StartInterval does not mean 5 s here, so
+        # checks written before API 1.44 keep their timing.
+        if self.start_interval and status == "starting" and since_start < self.start_period:
+            return self.start_interval
+        return self.interval
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Healthcheck | None:
@@ -86,6 +95,7 @@ class Healthcheck:
             timeout=seconds("Timeout", DEFAULT_TIMEOUT),
             retries=int(check.get("Retries") or DEFAULT_RETRIES),
             start_period=seconds("StartPeriod", 0.0),
+            start_interval=seconds("StartInterval", 0.0),
         )
 
 

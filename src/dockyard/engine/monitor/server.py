@@ -220,7 +220,7 @@ class Monitor:
             fields["restart_count"] = row.restart_count + 1
         if running.health is not None:
             fields["health"] = {"Status": "starting", "FailingStreak": 0, "Log": []}
-            self.later(running.health.interval, lambda: self.probe(cid, running))
+            self.later(running.health.next_delay(0.0, "starting"), lambda: self.probe(cid, running))
         self.engine.containers.update(cid, "restart" if restart else "start", **fields)
         for fd, stream in running.streams.items():
             os.set_blocking(fd, False)
@@ -437,9 +437,9 @@ class Monitor:
                 in_start_period=in_start,
             )
             self.engine.containers.update(cid, f"health_status: {health['Status']}", health=health)
+            delay = check.next_delay(time.monotonic() - running.started, str(health["Status"]))
             self.later(
-                max(0.0, check.interval - (time.monotonic() - began)),
-                lambda: self.probe(cid, running),
+                max(0.0, delay - (time.monotonic() - began)), lambda: self.probe(cid, running)
             )
 
         def timeout() -> None:
