@@ -49,6 +49,7 @@ def add_run_options(p: argparse.ArgumentParser, *, run: bool) -> None:
     add("--health-timeout")
     add("--health-retries")
     add("--health-start-period")
+    add("--health-start-interval")
     add("--no-healthcheck", action="store_true")
     add("-m", "--memory")
     add("--memory-swap")
@@ -135,6 +136,9 @@ def config_from_args(args: argparse.Namespace) -> ContainerConfig:
             else 0,
             retries=o.parse_int(args.health_retries, "--health-retries", minimum=0)
             if args.health_retries
+            else 0,
+            start_interval=o.parse_duration(args.health_start_interval, "--health-start-interval")
+            if args.health_start_interval
             else 0,
         )
     ports = tuple(b for text in args.publish for b in o.parse_publish(text))

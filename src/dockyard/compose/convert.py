@@ -116,6 +116,7 @@ def _health(check: Healthcheck | None) -> EngineHealthcheck | None:
         timeout=ns(check.timeout),
         start_period=ns(check.start_period),
         retries=check.retries or 0,
+        start_interval=ns(check.start_interval),
     )
 
 

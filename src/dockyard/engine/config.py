@@ -38,6 +38,7 @@ class Healthcheck:
     timeout: int = 0
     start_period: int = 0
     retries: int = 0
+    start_interval: int = 0  # probes this often during the start period (API 1.44)
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ def merge_image(cfg: ContainerConfig, image: ImageConfigView) -> ContainerConfig
                 health.timeout or base.timeout,
                 health.start_period or base.start_period,
                 health.retries or base.retries,
+                health.start_interval or base.start_interval,
             )
     return replace(
         cfg,
@@ -243,6 +245,7 @@ def _health_json(h: Healthcheck) -> dict[str, Any]:
         "Timeout": h.timeout,
         "StartPeriod": h.start_period,
         "Retries": h.retries,
+        "StartInterval": h.start_interval,
     }
 
 
@@ -255,6 +258,7 @@ def _health_from(doc: Mapping[str, Any] | None) -> Healthcheck | None:
         int(doc.get("Timeout") or 0),
         int(doc.get("StartPeriod") or 0),
         int(doc.get("Retries") or 0),
+        int(doc.get("StartInterval") or 0),
     )
 
 
