@@ -36,9 +36,11 @@ from dockyard.build.dockerfile import (
     parse,
     parse_file,
 )
+from dockyard.build.dockerfile.mounts import MountError, RunMount, parse_mount
 from dockyard.build.dockerfile.shellwords import Lex
 from dockyard.build.layerdiff import LayerBlob, digest_file, source_date_epoch, write_layer
 from dockyard.build.plan import BuildPlan, make_plan
+from dockyard.build.progress import PlainProgress, Progress
 from dockyard.build.steps import copy_step
 from dockyard.build.steps.config_step import apply_config, created_by, is_config_only
 from dockyard.build.steps.copy_plan import CopyEntry, CopyPlanner, plan_sources, write_entries
@@ -50,6 +52,15 @@ from dockyard.build.steps.rootfs import (
     step_root,
     supplementary_gids,
     user_name,
+)
+from dockyard.build.steps.run_mounts import (
+    CACHE_MOUNTS,
+    MountContext,
+    MountSetupError,
+    SecretSource,
+    check_supported,
+    mounts_key,
+    prepare_mounts,
 )
 from dockyard.build.steps.run_spec import RunSettings
 from dockyard.build.steps.state import ImageState, LayerRef
@@ -112,6 +123,7 @@ class BuildOptions:
     pull: bool = False
     network: str = "default"
     labels: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, SecretSource] = field(default_factory=dict)  # --secret, by id
 
 
 def build_image(  # noqa: PLR0917 - the signature compose calls
@@ -127,16 +139,30 @@ def build_image(  # noqa: PLR0917 - the signature compose calls
     output: IO[str] | None = None,
     *,
     pull: bool = False,
+    secrets: Mapping[str, SecretSource] | None = None,
+    progress: Progress | None = None,
 ) -> str:
-    """Build the Dockerfile (a path, its text, or `context/Dockerfile`); returns the image id."""
+    """Build the Dockerfile (a path, its text, or `context/Dockerfile`); returns the image id.
+
+    Progress goes to `progress` when given, else as plain lines to `output` (None: quiet).
+    """
     if network not in NETWORKS:
         raise InvalidArgument(f"--network {network}: use one of {', '.join(NETWORKS)}")
     parsed = load_dockerfile(context, dockerfile)
     options = BuildOptions(
-        tuple(tags), dict(build_args or {}), target, no_cache, pull, network, dict(labels or {})
+        tuple(tags),
+        dict(build_args or {}),
+        target,
+        no_cache,
+        pull,
+        network,
+        dict(labels or {}),
+        dict(secrets or {}),
     )
     plan = make_plan(parsed, options.build_args, target)
-    return Builder(engine, context, parsed, plan, options=options, output=output).run()
+    if progress is None and output is not None:
+        progress = PlainProgress(output)
+    return Builder(engine, context, parsed, plan, options=options, progress=progress).run()
 
 
 def load_dockerfile(context: Path | None, dockerfile: Path | str | None) -> Dockerfile:
@@ -167,14 +193,14 @@ class Builder:
         plan: BuildPlan,
         *,
         options: BuildOptions,
-        output: IO[str] | None,
+        progress: Progress | None,
     ) -> None:
         self.engine = engine
         self.context = context
         self.dockerfile = dockerfile
         self.plan = plan
         self.options = options
-        self.out = output
+        self.progress = progress
         self.cache = BuildCache(engine.db)
         self.work = engine.paths.root / "build"
         self.epoch = source_date_epoch(os.environ)
@@ -183,16 +209,9 @@ class Builder:
 
     # -- output ----------------------------------------------------------------------------
 
-    def say(self, text: str) -> None:
-        """One line of build output (nothing with -q)."""
-        if self.out is not None:
-            self.out.write(text + "\n")
-            self.out.flush()
-
     def _stream(self, chunk: bytes) -> None:
-        if self.out is not None:
-            self.out.write(chunk.decode("utf-8", "replace"))
-            self.out.flush()
+        if self.progress is not None:
+            self.progress.output(chunk)
 
     def _error(self, instr: Instruction, reason: str) -> DockerfileError:
         return DockerfileError(reason, file=self.dockerfile.name, line=instr.start_line)
@@ -206,17 +225,18 @@ class Builder:
             self.results[index] = self._stage(index)
         state = self.results[self.plan.stages.target]
         image_id = self._store(state)
-        self.say(f"Successfully built {image_id.removeprefix('sha256:')[:12]}")
-        for tag in self.options.tags:
-            self.say(f"Successfully tagged {_tag_name(tag)}")
+        if self.progress is not None:
+            self.progress.built(image_id, self.options.tags)
         return image_id
 
     def _stage(self, index: int) -> ImageState:
         stage = self.plan.stages.stages[index]
         steps = self.plan.stage_steps(index)
-        self.say(f"Step {steps[0].number}/{self.plan.total} : {steps[0].text}")
+        if self.progress is not None:
+            self.progress.step(steps[0].number, self.plan.total, steps[0].text)
         state = self._base(stage.base, stage.base_stage, stage.from_)
-        self.say(f" ---> {_short(state.key)}")
+        if self.progress is not None:
+            self.progress.step_done(_short(state.key))
         base_env = dict(e.partition("=")[::2] for e in state.config.get("Env") or [])
         scope = Scope(
             self.options.build_args,
@@ -229,13 +249,18 @@ class Builder:
         if triggers:
             config = dict(state.config, OnBuild=None)
             state = state.with_config(config)
-            self.say(f"# Executing {len(triggers)} build trigger{'s' if len(triggers) > 1 else ''}")
+            if self.progress is not None:
+                self.progress.note(
+                    f"# Executing {len(triggers)} build trigger{'s' if len(triggers) > 1 else ''}"
+                )
             for instr in parse("\n".join(triggers), name=f"{stage.base} ONBUILD").instructions:
                 state, scope = self._step(state, scope, instr)
         for planned in steps[1:]:
-            self.say(f"Step {planned.number}/{self.plan.total} : {planned.text}")
+            if self.progress is not None:
+                self.progress.step(planned.number, self.plan.total, planned.text)
             state, scope = self._step(state, scope, planned.instruction)
-            self.say(f" ---> {_short(state.key)}")
+            if self.progress is not None:
+                self.progress.step_done(_short(state.key))
         return state
 
     def _base(self, ref: str, base_stage: int | None, instr: Instruction) -> ImageState:
@@ -345,7 +370,8 @@ class Builder:
             and self.engine.images.content.exists(Digest.parse(entry.diff_id))
         ):
             return None
-        self.say(" ---> Using cache")
+        if self.progress is not None:
+            self.progress.cached()
         return entry
 
     def _from_cache(self, state: ImageState, key: str, entry: CacheEntry, by: str) -> ImageState:
@@ -367,22 +393,40 @@ class Builder:
     # -- RUN -------------------------------------------------------------------------------
 
     def _run(self, state: ImageState, scope: Scope, instr: Run) -> ImageState:
-        if instr.mounts:
-            raise self._error(instr, "RUN --mount is not supported yet; copy the files instead")
+        mounts = self._mounts(instr, scope)
+        sources = _MountSources(self, instr)
+        workdir = state.config.get("WorkingDir") or "/"
         args = run_args(instr, state.shell)
         network = instr.network or self.options.network
         by = created_by(instr)
-        key = step_key(state.key, json.dumps(args), {**scope.args, "network:": network})
+        try:
+            # The mounts' specs (and what binds read) — never a secret's value.
+            content = mounts_key(mounts, workdir, sources)
+        except MountSetupError as exc:
+            raise self._error(instr, str(exc)) from None
+        key = step_key(state.key, json.dumps(args), {**scope.args, "network:": network}, content)
         hit = self._lookup(key)
         if hit is not None:
             return self._from_cache(state, key, hit, by)
         env = {**scope.args, **dict(e.partition("=")[::2] for e in state.config.get("Env") or [])}
-        with step_root(self.engine.snapshots, self.work, state.diff_ids) as root:
+        with (
+            step_root(self.engine.snapshots, self.work, state.diff_ids) as root,
+            contextlib.ExitStack() as stack,
+        ):
             try:
                 settings = self._run_settings(root, state, args, env, network)
             except (NotFound, InvalidArgument) as exc:  # USER or WORKDIR the image lacks
                 raise self._error(instr, str(exc)) from None
-            self.say(" ---> Running in " + _short(key))
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(dir=self.work))
+            mount_ctx = MountContext(
+                workdir, Path(scratch), self.work / CACHE_MOUNTS, self.options.secrets, os.environ
+            )
+            try:
+                prepared = prepare_mounts(mounts, mount_ctx, sources, stack)
+            except MountSetupError as exc:
+                raise self._error(instr, str(exc)) from None
+            if self.progress is not None:
+                self.progress.running(_short(key))
             from dockyard.build.steps.run_step import run_container
 
             bridge = None
@@ -397,6 +441,8 @@ class Builder:
                 (root.rootfs, root.upper),
                 self._stream,
                 bridge=bridge,
+                mounts=prepared.mounts,
+                points=prepared.points,
             )
             if code != 0:
                 raise StepFailed(
@@ -405,6 +451,18 @@ class Builder:
                     code,
                 )
             return self._finish(state, key, root.upper, by)
+
+    def _mounts(self, instr: Run, scope: Scope) -> list[RunMount]:
+        """RUN's `--mount`s, substituted with the stage's variables now (as BuildKit)."""
+        out: list[RunMount] = []
+        for spec in instr.mounts:
+            try:
+                mount = parse_mount(spec, scope.variables, self.dockerfile.escape)
+                check_supported(mount)
+            except (MountError, MountSetupError) as exc:
+                raise self._error(instr, f"--mount={spec}: {exc}") from None
+            out.append(mount)
+        return out
 
     def _run_settings(
         self,
@@ -619,6 +677,27 @@ class Builder:
         return record.id
 
 
+class _MountSources:
+    """Where a RUN's bind mounts read from, for `run_mounts` (errors name the RUN's line)."""
+
+    def __init__(self, builder: Builder, instr: Instruction) -> None:
+        self.builder = builder
+        self.instr = instr
+
+    def context(self) -> Tree:
+        return self.builder._context(self.instr)
+
+    def stage_key(self, from_: str) -> str:
+        return self.builder._from_state(from_, self.instr).key
+
+    @contextlib.contextmanager
+    def stage_root(self, from_: str) -> Iterator[Path]:
+        state = self.builder._from_state(from_, self.instr)
+        engine = self.builder.engine
+        with step_root(engine.snapshots, self.builder.work, state.diff_ids, readonly=True) as root:
+            yield root.rootfs
+
+
 def run_args(instr: Run, shell: tuple[str, ...]) -> list[str]:
     """RUN's argv: exec form as is; shell form (with heredoc bodies) under the SHELL."""
     command = instr.command
@@ -639,13 +718,6 @@ def _is_url(source: str) -> bool:
 
 def _short(key: str) -> str:
     return key.removeprefix("sha256:")[:12] if key != "scratch" else "scratch"
-
-
-def _tag_name(tag: str) -> str:
-    """The tag as Docker prints it: as given, `:latest` added when it has none."""
-    if "@" in tag or ":" in tag.rsplit("/", 1)[-1]:
-        return tag
-    return f"{tag}:latest"
 
 
 def _go_arch() -> str:

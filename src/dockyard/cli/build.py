@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dockyard.build.progress import Progress
+    from dockyard.build.steps.run_mounts import SecretSource
 
 Handler = Callable[[argparse.Namespace, Path], int]
 
@@ -31,6 +37,12 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     parser.add_argument("-q", "--quiet", action="store_true")
     parser.add_argument("--progress", default="auto", choices=("auto", "plain", "tty"))
     parser.add_argument("--iidfile")
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        help="a secret for RUN --mount=type=secret: id=ID,src=PATH or id=ID,env=VAR",
+    )
     return build_command
 
 
@@ -80,21 +92,32 @@ def build_command(args: argparse.Namespace, root: Path) -> int:
             )
         if dockerfile is None:
             dockerfile = context / "Dockerfile"
+    secrets = _secrets(args.secret)
     engine = Engine(root)
+    progress: contextlib.AbstractContextManager[Progress | None] = contextlib.nullcontext(None)
+    if not args.quiet and (
+        args.progress == "tty" or (args.progress == "auto" and sys.stdout.isatty())
+    ):
+        from dockyard.build.progress_tty import TtyProgress
+
+        progress = TtyProgress(sys.stdout)
     try:
-        image_id = build_image(
-            engine,
-            context,
-            dockerfile,
-            tags=args.tag,
-            build_args=_pairs(args.build_arg, "--build-arg"),
-            target=args.target,
-            no_cache=args.no_cache,
-            network=args.network,
-            labels=_pairs(args.label, "--label"),
-            output=None if args.quiet else sys.stdout,
-            pull=args.pull,
-        )
+        with progress as view:
+            image_id = build_image(
+                engine,
+                context,
+                dockerfile,
+                tags=args.tag,
+                build_args=_pairs(args.build_arg, "--build-arg"),
+                target=args.target,
+                no_cache=args.no_cache,
+                network=args.network,
+                labels=_pairs(args.label, "--label"),
+                output=None if args.quiet else sys.stdout,
+                pull=args.pull,
+                secrets=secrets,
+                progress=view,
+            )
     except StepFailed as exc:
         sys.stdout.flush()
         sys.stderr.write(f"dockyard: {exc}\n")
@@ -104,6 +127,22 @@ def build_command(args: argparse.Namespace, root: Path) -> int:
     if args.iidfile:
         Path(args.iidfile).write_text(image_id)
     return 0
+
+
+def _secrets(values: list[str]) -> dict[str, SecretSource]:
+    import os
+
+    from dockyard.build.steps.run_mounts import parse_secret
+    from dockyard.errors import InvalidArgument
+
+    out: dict[str, SecretSource] = {}
+    for value in values:
+        try:
+            secret = parse_secret(value, os.environ)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+        out[secret.id] = secret
+    return out
 
 
 def builder_prune(args: argparse.Namespace, root: Path) -> int:
@@ -121,6 +160,11 @@ def builder_prune(args: argparse.Namespace, root: Path) -> int:
             return 0
     engine = Engine(root)
     count, freed = prune_cache(BuildCache(engine.db), engine.layers, everything=args.all)
+    if args.all:
+        from dockyard.build.steps.run_mounts import prune_cache_mounts
+
+        # RUN --mount=type=cache directories go with -a only, as Docker's.
+        freed += prune_cache_mounts(engine.paths.root / "build")
     print(f"Deleted build cache objects: {count}")
     print(f"Total reclaimed space: {_size(freed)}")
     return 0

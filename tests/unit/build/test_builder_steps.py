@@ -11,6 +11,7 @@ from dockyard.build.dockerfile import parse
 from dockyard.build.plan import make_plan
 from dockyard.build.steps.config_step import apply_config, resolve_workdir, set_env
 from dockyard.build.steps.copy_step import destination, parse_chmod
+from dockyard.build.steps.mount_points import MadePoints, make_points, remove_points
 from dockyard.build.steps.run_spec import RunSettings, run_spec
 from dockyard.build.steps.run_step import bind_host_files
 from dockyard.build.steps.state import ImageState
@@ -125,9 +126,34 @@ def test_host_files_are_bound_and_missing_mount_points_made(tmp_path: Path) -> N
     (rootfs / "etc").mkdir(parents=True)
     bundle.mkdir()
     (rootfs / "etc" / "hosts").write_text("image hosts\n")
-    mounts, made = bind_host_files(rootfs, bundle)
+    mounts, points = bind_host_files(rootfs, bundle)
     assert [m["destination"] for m in mounts] == ["/etc/resolv.conf", "/etc/hosts"]
     assert all(m["options"] == ["rbind", "ro"] for m in mounts)
-    assert made == [rootfs / "etc" / "resolv.conf"]  # hosts existed: not made
+    assert points == [("/etc/resolv.conf", False), ("/etc/hosts", False)]
+    made = MadePoints(rootfs, tmp_path / "upper")
+    make_points(made, points)
+    assert made.made == [rootfs / "etc" / "resolv.conf"]  # hosts existed: not made
+    remove_points(made)
+    assert sorted(p.name for p in (rootfs / "etc").iterdir()) == ["hosts"]
     assert (bundle / "hosts").read_text() == Path("/etc/hosts").read_text()
     assert bind_host_files(tmp_path / "no-etc", bundle) == ([], [])
+
+
+def test_mount_points_and_their_copied_up_parents_are_removed(tmp_path: Path) -> None:
+    rootfs, upper = tmp_path / "rootfs", tmp_path / "upper"
+    (rootfs / "run").mkdir(parents=True)  # in a lower layer: not in the upper dir
+    (rootfs / "tmp").mkdir()
+    upper.mkdir()
+    made = MadePoints(rootfs, upper)
+    make_points(made, [("/run/secrets/token", False), ("/tmp/cache/a", True), ("/run", True)])
+    assert (rootfs / "run/secrets/token").is_file()
+    assert (rootfs / "tmp/cache/a").is_dir()
+    assert made.copied_up == ["run", "run/secrets", "tmp", "tmp/cache"]
+    (upper / "run").mkdir()  # what overlay's copy-up would have made
+    (upper / "tmp").mkdir()
+    (upper / "tmp" / "written-by-run").write_text("kept")
+    remove_points(made)
+    assert not (rootfs / "run/secrets").exists()
+    assert not (rootfs / "tmp/cache").exists()
+    assert not (upper / "run").exists()
+    assert (upper / "tmp" / "written-by-run").exists()

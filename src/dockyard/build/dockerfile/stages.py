@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from dockyard.build.dockerfile.errors import DockerfileError
 from dockyard.build.dockerfile.expand import expand
-from dockyard.build.dockerfile.instructions import Arg, Copy, From, Instruction
+from dockyard.build.dockerfile.instructions import Arg, Copy, From, Instruction, Run
+from dockyard.build.dockerfile.mounts import MountError, parse_mount
 from dockyard.build.dockerfile.parser import Dockerfile
 from dockyard.build.dockerfile.scope import Scope, global_scope
 
@@ -181,24 +182,29 @@ def plan_stages(
         copies: list[CopyFrom] = []
         scope = Scope(build_args, global_env, escape=escape, name=name)
         for position, instr in enumerate(body):
+            variables = scope.variables
             resolved_instr, scope = scope.step(instr)
-            if not isinstance(resolved_instr, Copy) or resolved_instr.from_ is None:
+            if isinstance(resolved_instr, Copy) and resolved_instr.from_ is not None:
+                refs = [("COPY --from", resolved_instr.from_)]
+            elif isinstance(resolved_instr, Run):
+                refs = [("RUN --mount=…,from", r) for r in _mount_froms(resolved_instr, variables)]
+            else:
                 continue
-            ref = resolved_instr.from_
-            found = _copy_ref(ref, index, names, len(groups))
-            if isinstance(found, str):
-                raise DockerfileError(
-                    f"COPY --from={ref}: {found}", file=name, line=instr.start_line
-                )
-            if found is None and not any(c in ref for c in ":/@"):
-                known = ", ".join(n for n in names) or "none are named"
-                raise DockerfileError(
-                    f"COPY --from={ref}: undefined stage (stages: {known}); "
-                    f"to copy from an image write --from={ref}:latest",
-                    file=name,
-                    line=instr.start_line,
-                )
-            copies.append(CopyFrom(position, found, ref if found is None else None))
+            for what, ref in refs:
+                found = _copy_ref(ref, index, names, len(groups))
+                if isinstance(found, str):
+                    raise DockerfileError(
+                        f"{what}={ref}: {found}", file=name, line=instr.start_line
+                    )
+                if found is None and not any(c in ref for c in ":/@"):
+                    known = ", ".join(n for n in names) or "none are named"
+                    raise DockerfileError(
+                        f"{what}={ref}: undefined stage (stages: {known}); "
+                        f"to use an image write {what.split()[-1]}={ref}:latest",
+                        file=name,
+                        line=instr.start_line,
+                    )
+                copies.append(CopyFrom(position, found, ref if found is None else None))
         stages.append(
             Stage(
                 index=index,
@@ -213,6 +219,19 @@ def plan_stages(
         )
     _check_cycles(stages, name)
     return StagePlan(tuple(stages), global_env, _target(stages, target, name))
+
+
+def _mount_froms(run: Run, variables: Mapping[str, str]) -> list[str]:
+    """The `from=` of RUN's bind mounts: stages it needs built first (BuildKit)."""
+    froms: list[str] = []
+    for spec in run.mounts:
+        try:
+            mount = parse_mount(spec, variables)
+        except MountError:
+            continue  # reported with its line when the step runs
+        if mount.from_:
+            froms.append(mount.from_)
+    return froms
 
 
 def _target(stages: list[Stage], target: str | None, name: str) -> int:

@@ -7,17 +7,17 @@ it and deletes it, so a failed or interrupted step leaves no container or cgroup
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from dockyard.build.steps.mount_points import MadePoints, make_points, remove_points
 from dockyard.build.steps.rootfs import secure_join
 from dockyard.build.steps.run_spec import RunSettings, run_spec
 from dockyard.oci.runtime_spec import Mount, Spec
@@ -74,19 +74,21 @@ def run_container(
     output: Output,
     *,
     bridge: Bridge | None = None,
+    mounts: Sequence[Mount] = (),
+    points: Sequence[tuple[str, bool]] = (),
 ) -> int:
     """Run the step's command in a container on `root` (rootfs, upper dir); its exit code.
 
     `default` networking joins the default bridge (NAT'd outbound access) through `bridge`.
+    `mounts` (RUN --mount) are added to the container's, `points` are their mount points
+    (destination, is a directory), made for the run and never left in the layer.
     """
     rootfs, upper = root
-    upper_etc = upper / "etc"
-    had_etc = os.path.lexists(upper_etc)
     container_id = f"build-{secrets.token_hex(12)}"
     bundle = bundle_dir / container_id
     bundle.mkdir(parents=True)
     netns = bundle / "netns"
-    made: list[Path] = []
+    made = MadePoints(rootfs, upper)
     attached = False
     try:
         if settings.network == "none":
@@ -102,18 +104,15 @@ def run_container(
             bridge.attach(DEFAULT_NETWORK, container_id, container_id, netns)
             settings = replace(settings, netns_path=str(netns))
         spec = make_spec(settings, container_id, rootfs)
-        binds, made = bind_host_files(rootfs, bundle)
-        spec["mounts"] = [*spec.get("mounts", []), *binds]
+        binds, host_points = bind_host_files(rootfs, bundle)
+        # Made only as mount points: `remove_points` keeps them (and the parents overlay
+        # copied up to hold them) out of the step's layer.
+        make_points(made, [*host_points, *points])
+        spec["mounts"] = [*spec.get("mounts", []), *binds, *mounts]
         (bundle / "config.json").write_text(json.dumps(spec))
         return _run(runtime_root, container_id, bundle, output)
     finally:
-        for path in made:
-            # Made only as mount points: the step's layer must not carry them.
-            path.unlink(missing_ok=True)
-        if made and not had_etc and not _opaque(upper_etc):
-            # Nor /etc, copied up by overlay to hold them, when nothing else was written.
-            with contextlib.suppress(OSError):
-                os.rmdir(upper_etc)
+        remove_points(made)
         if attached and bridge is not None:
             bridge.detach_all(container_id)
         if settings.network in ("none", "default"):
@@ -123,40 +122,30 @@ def run_container(
         shutil.rmtree(bundle, ignore_errors=True)
 
 
-def _opaque(path: Path) -> bool:
-    try:
-        return os.getxattr(path, "trusted.overlay.opaque", follow_symlinks=False) == b"y"
-    except OSError:
-        return False  # no such dir, or no such xattr (ENODATA)
-
-
-def bind_host_files(rootfs: Path, bundle: Path) -> tuple[list[Mount], list[Path]]:
+def bind_host_files(rootfs: Path, bundle: Path) -> tuple[list[Mount], list[tuple[str, bool]]]:
     """Read-only copies of the host's resolv.conf and hosts over the image's, as Docker does
-    for RUN (name resolution works in images that ship none); returns the mounts and the
-    mount points that had to be made."""
+    for RUN (name resolution works in images that ship none); returns the mounts and their
+    mount points (destination, is a directory)."""
     etc = secure_join(rootfs, "/etc")
     if not etc.is_dir() or etc.is_symlink():
         return [], []
     mounts: list[Mount] = []
-    made: list[Path] = []
+    points: list[tuple[str, bool]] = []
     for name in HOST_FILES:
         source = Path("/etc") / name
         if not source.is_file():
             continue
         target = etc / name
-        if os.path.lexists(target):
-            if not stat.S_ISREG(os.lstat(target).st_mode):
-                continue  # a link or a directory in the image: leave it alone
-        else:
-            target.touch(mode=0o644)
-            made.append(target)
+        if os.path.lexists(target) and not stat.S_ISREG(os.lstat(target).st_mode):
+            continue  # a link or a directory in the image: leave it alone
+        points.append((f"/etc/{name}", False))
         copy = bundle / name
         shutil.copyfile(source, copy)
         mounts.append(
             {"destination": f"/etc/{name}", "type": "bind", "source": str(copy),
              "options": ["rbind", "ro"]}
         )  # fmt: skip
-    return mounts, made
+    return mounts, points
 
 
 def loopback_netns(path: Path) -> None:
