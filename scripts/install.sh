@@ -11,6 +11,7 @@ packages=(
   runc                           # the oracle the runtime's tests compare with
   tini                           # `run --init`: a minimal init as PID 1
   umoci skopeo docker-registry   # independent image tools and a local OCI registry for tests
+  podman                         # the peer a built image round-trips through (tests, bench)
   nftables iproute2              # networking
   mmdebstrap                     # offline Debian base images
   apache2-utils openssl          # htpasswd and token keys for the registry auth tests
