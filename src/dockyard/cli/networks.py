@@ -17,8 +17,9 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     create = sub.add_parser("create", help="Create a network")
     create.add_argument("name")
     create.add_argument("-d", "--driver", default="bridge")
-    create.add_argument("--subnet")
-    create.add_argument("--gateway")
+    # Repeatable as in Docker: one IPv4 and (with --ipv6) one IPv6 value.
+    create.add_argument("--subnet", action="append", default=[])
+    create.add_argument("--gateway", action="append", default=[])
     create.add_argument("--internal", action="store_true")
     create.add_argument("--ipv6", action="store_true")
     create.add_argument("--label", action="append", default=[])
@@ -39,6 +40,7 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     connect.add_argument("container")
     connect.add_argument("--alias", action="append", default=[])
     connect.add_argument("--ip")
+    connect.add_argument("--ip6")
     disconnect = sub.add_parser("disconnect", help="Disconnect a container from a network")
     disconnect.add_argument("network")
     disconnect.add_argument("container")
@@ -68,10 +70,15 @@ def _run(args: argparse.Namespace, root: Path) -> int:
     if args.sub == "create":
         if args.driver != "bridge":
             raise InvalidArgument(f"network driver {args.driver!r} is not supported: use bridge")
+        from dockyard.network.ipam import split_families
+
+        subnet, subnet6, gateway, gateway6 = split_families(args.subnet, args.gateway)
         net = nets.create(
             args.name,
-            subnet=args.subnet,
-            gateway=args.gateway,
+            subnet=subnet,
+            gateway=gateway,
+            subnet6=subnet6,
+            gateway6=gateway6,
             internal=args.internal,
             labels=_kv(args.label, "--label"),
             ipv6=args.ipv6,
@@ -115,7 +122,9 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         from dockyard.engine.network_connect import connect_container, disconnect_container
 
         if args.sub == "connect":
-            connect_container(engine, args.network, args.container, args.alias, args.ip)
+            connect_container(
+                engine, args.network, args.container, args.alias, args.ip, ip6=args.ip6
+            )
         else:
             disconnect_container(engine, args.network, args.container)
     return 0

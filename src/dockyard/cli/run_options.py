@@ -73,6 +73,7 @@ def add_run_options(p: argparse.ArgumentParser, *, run: bool) -> None:
     add("--network", "--net", default="default")
     add("--network-alias", action="append", default=[])
     add("--ip")
+    add("--ip6")
     add("--link", action="append", default=[])
     add("-p", "--publish", action="append", default=[])
     add("-P", "--publish-all", action="store_true")
@@ -236,11 +237,11 @@ def create_from_args(engine: Engine, args: argparse.Namespace) -> ContainerRow:
 
     cfg = config_from_args(args)
     networks: tuple[NetworkAttachment, ...] = ()
-    if args.ip:
+    if args.ip or args.ip6:
         from dockyard.engine.networking import desired_networks
 
         first = desired_networks(cfg, (), args.network_alias)[0]
-        networks = (NetworkAttachment(first.name, first.aliases, args.ip),)
+        networks = (NetworkAttachment(first.name, first.aliases, args.ip, args.ip6),)
     return create_container(
         engine, cfg, args.name, networks, aliases=args.network_alias, links=args.link
     )

@@ -479,3 +479,4 @@ class NetworkAttachment:
     name: str
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
+    ipv6: str | None = None

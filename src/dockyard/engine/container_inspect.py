@@ -69,7 +69,16 @@ def inspect_container(row: ContainerRow, paths: EnginePaths) -> dict[str, Any]:
         "Mounts": row.config.get("Mounts") or [],
         "Config": row.config.get("Config") or {},
         "NetworkSettings": row.config.get("NetworkSettings")
-        or {"Networks": {}, "Ports": {}, "IPAddress": "", "Gateway": "", "MacAddress": ""},
+        or {
+            "Networks": {},
+            "Ports": {},
+            "IPAddress": "",
+            "Gateway": "",
+            "MacAddress": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPv6Gateway": "",
+        },
     }
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.engine.networking import DEFAULT_NETWORK, netns_path, uses_bridge
+from dockyard.engine.networking import (
+    DEFAULT_NETWORK,
+    endpoint_doc,
+    ipam_config,
+    netns_path,
+    uses_bridge,
+)
 from dockyard.engine.service import Engine
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 
 
 def connect_container(
-    engine: Engine, network: str, text: str, aliases: Sequence[str], ip: str | None
+    engine: Engine,
+    network: str,
+    text: str,
+    aliases: Sequence[str],
+    ip: str | None,
+    *,
+    ip6: str | None = None,
 ) -> None:
     """Join `network` now if the container runs; in any case from its next start on."""
     row = engine.containers.find(text)
@@ -26,7 +38,7 @@ def connect_container(
         raise Conflict(f"endpoint with name {row.name} already exists in network {net.name}")
     entry = {
         "Aliases": list(aliases),
-        "IPAMConfig": {"IPv4Address": ip} if ip else None,
+        "IPAMConfig": ipam_config(ip, ip6),
         "IPAddress": "",
         "Gateway": "",
         "MacAddress": "",
@@ -41,8 +53,9 @@ def connect_container(
             netns_path(engine, row.id),
             aliases=[*aliases, *extra],
             ip=ip,
+            ip6=ip6,
         )
-        entry.update(IPAddress=ep.ip, Gateway=net.gateway, MacAddress=ep.mac)
+        entry.update(endpoint_doc(net, ep))
     networks[net.name] = entry
     settings["Networks"] = networks
     engine.containers.update(

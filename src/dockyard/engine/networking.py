@@ -8,14 +8,18 @@ starts: the network layer plugs it into each network, publishes its ports and wr
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.config import ContainerConfig, NetworkAttachment
 from dockyard.engine.service import Engine
 from dockyard.engine.store import ContainerRow
 from dockyard.errors import NotFound
+
+if TYPE_CHECKING:
+    from dockyard.network.store import Endpoint, Network
 
 DEFAULT_NETWORK = "dockyard0"
 
@@ -40,17 +44,26 @@ def desired_networks(
     return [NetworkAttachment(name, tuple(aliases))]
 
 
+def ipam_config(ipv4: str | None, ipv6: str | None) -> dict[str, str] | None:
+    """Docker's `IPAMConfig` of an endpoint: the addresses asked with `--ip`/`--ip6`."""
+    asked = {"IPv4Address": ipv4 or "", "IPv6Address": ipv6 or ""}
+    return {k: v for k, v in asked.items() if v} or None
+
+
 def settings_doc(networks: Sequence[NetworkAttachment]) -> dict[str, Any]:
     """`NetworkSettings` before the container has run: the networks, no addresses yet."""
     return {
         "Networks": {
             n.name: {
                 "Aliases": list(n.aliases),
-                "IPAMConfig": {"IPv4Address": n.ipv4} if n.ipv4 else None,
+                "IPAMConfig": ipam_config(n.ipv4, n.ipv6),
                 "IPAddress": "",
                 "Gateway": "",
                 "MacAddress": "",
                 "NetworkID": "",
+                "GlobalIPv6Address": "",
+                "GlobalIPv6PrefixLen": 0,
+                "IPv6Gateway": "",
             }
             for n in networks
         },
@@ -58,6 +71,23 @@ def settings_doc(networks: Sequence[NetworkAttachment]) -> dict[str, Any]:
         "IPAddress": "",
         "Gateway": "",
         "MacAddress": "",
+        "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0,
+        "IPv6Gateway": "",
+    }
+
+
+def endpoint_doc(net: Network, ep: Endpoint) -> dict[str, Any]:
+    """The addresses of one endpoint as `NetworkSettings.Networks.<name>` shows them."""
+    return {
+        "IPAddress": ep.ip,
+        "IPPrefixLen": ipaddress.IPv4Network(net.subnet).prefixlen,
+        "Gateway": net.gateway,
+        "MacAddress": ep.mac,
+        "NetworkID": net.id,
+        "GlobalIPv6Address": ep.ip6,
+        "GlobalIPv6PrefixLen": ipaddress.IPv6Network(net.subnet6).prefixlen if ep.ip6 else 0,
+        "IPv6Gateway": net.gateway6 if ep.ip6 else "",
     }
 
 
@@ -95,27 +125,34 @@ def connect(engine: Engine, row: ContainerRow) -> dict[str, Any]:
             if name == DEFAULT_NETWORK:
                 manager.ensure_default()
             net = manager.get(name)
-            ip = ((want or {}).get("IPAMConfig") or {}).get("IPv4Address")
+            asked = (want or {}).get("IPAMConfig") or {}
             aliases = list((want or {}).get("Aliases") or [])
             if name != DEFAULT_NETWORK:  # Docker: names resolve on user-defined networks only
                 aliases += [row.name, row.short_id]
-            ep = manager.attach(name, row.id, row.name, path, aliases=aliases, ip=ip)
-            want.update(
-                {
-                    "IPAddress": ep.ip,
-                    "Gateway": net.gateway,
-                    "MacAddress": ep.mac,
-                    "NetworkID": net.id,
-                }
+            ep = manager.attach(
+                name,
+                row.id,
+                row.name,
+                path,
+                aliases=aliases,
+                ip=asked.get("IPv4Address") or None,
+                ip6=asked.get("IPv6Address") or None,
             )
+            doc = endpoint_doc(net, ep)
+            want.update(doc)
             if first:
-                settings.update(IPAddress=ep.ip, Gateway=net.gateway, MacAddress=ep.mac)
+                settings.update(
+                    {k: v for k, v in doc.items() if k not in ("NetworkID", "IPPrefixLen")}
+                )
                 first = False
         if cfg.host.port_bindings:
             for b in manager.publish(row.id, cfg.host.port_bindings):
                 ports.setdefault(b.docker_key(), []).append(
                     {"HostIp": b.host_ip or "0.0.0.0", "HostPort": str(b.host_port)}
                 )
+                if b.container_ip6 and b.host_ip == "0.0.0.0":
+                    # Docker lists the v6 twin of a 0.0.0.0 publication as `::`.
+                    ports[b.docker_key()].append({"HostIp": "::", "HostPort": str(b.host_port)})
         settings["Ports"] = ports
         links = [
             tuple(link.split(":", 1)) if ":" in link else (link, link)

@@ -23,6 +23,11 @@ from dockyard.kernel.constants import CLONE_NEWNET
 from dockyard.kernel.syscall import LinuxSyscall, Syscall
 
 IFNAMSIZ = 15
+AF_INET6 = 10
+# linux/if_addr.h: an address the kernel must not run Duplicate Address Detection on. Without
+# it a new v6 address stays "tentative" (unusable) for about a second; dockyard hands out each
+# address once per network, so DAD has nothing to find.
+IFA_F_NODAD = 0x02
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,11 @@ class EndpointLinks:
     mac: str
     gateway: str
     default_route: bool
+    # IPv6 ('' when the network has none); the v6 default route goes via the first v6 network.
+    ip6: str = ""
+    prefixlen6: int = 64
+    gateway6: str = ""
+    default_route6: bool = False
 
 
 def mac_for(ip: str) -> str:
@@ -67,8 +77,20 @@ def link_exists(name: str) -> bool:
         return _index(ipr, name) is not None
 
 
-def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
-    """Create the bridge (if missing), give it the gateway address, set it up."""
+def _add_addr(ipr: IPRoute, idx: int | None, address: str, prefixlen: int) -> None:
+    # An existing address is fine (idempotent); v6 ones skip DAD (see IFA_F_NODAD).
+    extra = {"flags": IFA_F_NODAD} if ":" in address else {}
+    try:
+        ipr.addr("add", index=idx, address=address, prefixlen=prefixlen, **extra)
+    except NetlinkError as exc:
+        if exc.code != errno.EEXIST:
+            raise
+
+
+def ensure_bridge(
+    name: str, gateway: str, prefixlen: int, gateway6: str = "", prefixlen6: int = 64
+) -> None:
+    """Create the bridge (if missing), give it the gateway address(es), set it up."""
     if len(name) > IFNAMSIZ:
         raise KernelError("create bridge", name, errno.ENAMETOOLONG)
     with _netlink("create bridge", name) as ipr:
@@ -76,11 +98,12 @@ def ensure_bridge(name: str, gateway: str, prefixlen: int) -> None:
         if idx is None:
             ipr.link("add", ifname=name, kind="bridge")
             idx = _index(ipr, name)
-        try:
-            ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
-        except NetlinkError as exc:
-            if exc.code != errno.EEXIST:
-                raise
+        if gateway6:
+            # The host may default new links to disable_ipv6=1; the v6 gateway needs it on.
+            _sysctl(f"net/ipv6/conf/{name}/disable_ipv6", "0")
+        _add_addr(ipr, idx, gateway, prefixlen)
+        if gateway6:
+            _add_addr(ipr, idx, gateway6, prefixlen6)
         ipr.link("set", index=idx, state="up")
     # Locally generated traffic to 127.0.0.1:HOSTPORT is DNATed to a container and leaves
     # through the bridge with source 127.0.0.1; the kernel drops that unless route_localnet.
@@ -129,10 +152,18 @@ def _configure_inside(ns: IPRoute, links: EndpointLinks) -> None:
     ns.link("set", index=lo, state="up")
     idx = _index(ns, links.peer_veth)
     ns.link("set", index=idx, ifname=links.ifname, address=links.mac)
+    if links.ip6:
+        # This thread sits in the container's netns, so /proc/sys/net is the container's own.
+        _sysctl("net/ipv6/conf/all/disable_ipv6", "0")
+        _sysctl(f"net/ipv6/conf/{links.ifname}/disable_ipv6", "0")
     ns.addr("add", index=idx, address=links.ip, prefixlen=links.prefixlen)
+    if links.ip6:
+        _add_addr(ns, idx, links.ip6, links.prefixlen6)
     ns.link("set", index=idx, state="up")
     if links.default_route:
         ns.route("add", dst="0.0.0.0/0", gateway=links.gateway, oif=idx)
+    if links.ip6 and links.default_route6:
+        ns.route("add", dst="::/0", gateway=links.gateway6, oif=idx, family=AF_INET6)
 
 
 def in_netns(netns: str, work: Callable[[IPRoute], None], syscall: Syscall | None = None) -> None:
@@ -181,6 +212,15 @@ def enable_ip_forward() -> None:
     _sysctl("net/ipv4/ip_forward", "1")
 
 
+def enable_ip6_forward() -> None:
+    """IPv6 routing for v6 networks, as Docker sets it.
+
+    Side effect (documented): with forwarding on, interfaces with accept_ra=1 stop taking
+    router advertisements; hosts that get their v6 default route by SLAAC need accept_ra=2.
+    """
+    _sysctl("net/ipv6/conf/all/forwarding", "1")
+
+
 def _sysctl(key: str, value: str) -> None:
     path = Path("/proc/sys") / key
     try:
@@ -204,5 +244,25 @@ def host_routes(exclude_links: set[str]) -> list[tuple[str, ipaddress.IPv4Networ
             if dev in exclude_links:
                 continue
             net = ipaddress.IPv4Network(f"{dst}/{length}", strict=False)
+            out.append((f"the host route {net} on {dev}", net))
+    return out
+
+
+def host_routes6(exclude_links: set[str]) -> list[tuple[str, ipaddress.IPv6Network]]:
+    """The host's IPv6 routes (main table; no default, link-local or multicast ones)."""
+    out: list[tuple[str, ipaddress.IPv6Network]] = []
+    with _netlink("list routes", "main table") as ipr:
+        names = {int(link["index"]): link.get("ifname") for link in ipr.get_links()}
+        for route in ipr.get_routes(family=AF_INET6, table=254):
+            dst = route.get("dst")
+            length = int(route["dst_len"])
+            if not dst or length == 0:
+                continue
+            net = ipaddress.IPv6Network(f"{dst}/{length}", strict=False)
+            if net.is_link_local or net.is_multicast:
+                continue
+            dev = names.get(int(route.get("oif") or 0), "")
+            if dev in exclude_links:
+                continue
             out.append((f"the host route {net} on {dev}", net))
     return out

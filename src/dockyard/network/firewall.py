@@ -7,6 +7,13 @@ idempotent and removal is exact. No other table or chain is ever touched.
 Host firewall policy: dockyard's forward chain only ever *drops*; it never accepts. In
 nftables an accept ends only the chain that says it, while a drop is final, so published
 ports and outbound traffic still have to pass the host's own forward filter chains.
+
+IPv6: the filter table is `inet`, and its rules match interfaces only, so isolation and
+`--internal` hold for both families. NAT for v6 lives in an `ip6` table with the same name as
+the `ip` nat table (nft table names are per family), made only while a v6 network exists.
+The kernel cannot DNAT to a bridge what a host process sends to ::1 (a packet with a loopback
+source never leaves `lo`, and masquerade comes too late), so ::1 is left out of the v6 DNAT:
+a connection to [::1]:PORT is refused at once instead of hanging.
 """
 
 from __future__ import annotations
@@ -27,13 +34,15 @@ DEFAULT_ROOT = "/var/lib/dockyard"
 # After the host's own filter (priority 0) so the host decides first; see the module doc.
 FORWARD_PRIORITY = 10
 LOOPBACK_NET = ("127.0.0.0", 8)
+LOOPBACK6 = "::1"
+ANY_HOST_IPS = ("0.0.0.0", "::", "")
 
 Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Tables:
-    """The two tables one dockyard root owns: `inet <filter>` and `ip <nat>`."""
+    """The tables one dockyard root owns: `inet <filter>`, `ip <nat>` and `ip6 <nat>`."""
 
     filter: str = TABLE_PREFIX
     nat: str = f"{TABLE_PREFIX}-nat"
@@ -45,6 +54,10 @@ class Tables:
     def nat_table(self) -> Json:
         """The nat table's JSON id."""
         return {"family": "ip", "name": self.nat}
+
+    def nat6_table(self) -> Json:
+        """The IPv6 nat table's JSON id (same name, family ip6)."""
+        return {"family": "ip6", "name": self.nat}
 
 
 def tables_for(root: str) -> Tables:
@@ -66,6 +79,7 @@ class NetRules:
     bridge: str
     subnet: str
     internal: bool = False
+    subnet6: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,17 @@ class PortRules:
     container_ip: str
     container_port: int
     proto: str
+    container_ip6: str = ""
+
+    def families(self) -> tuple[str, ...]:
+        """Which nat tables get a DNAT: `ip` unless the host IP is v6, `ip6` when the
+        container has a v6 address and the host IP is v6 or a wildcard."""
+        out = []
+        if ":" not in self.host_ip:
+            out.append("ip")
+        if self.container_ip6 and (":" in self.host_ip or self.host_ip in ANY_HOST_IPS):
+            out.append("ip6")
+        return tuple(out)
 
 
 def _match(left: Json, right: Any, op: str = "==") -> Json:
@@ -94,7 +119,7 @@ def _payload(protocol: str, field: str) -> Json:
 
 def _prefix(cidr: str) -> Json:
     addr, _, length = cidr.partition("/")
-    return {"prefix": {"addr": addr, "len": int(length or 32)}}
+    return {"prefix": {"addr": addr, "len": int(length or (128 if ":" in addr else 32))}}
 
 
 def _rule(table: Json, chain: str, comment: str, *expr: Json) -> Json:
@@ -135,18 +160,20 @@ def plan(
     # add-then-delete empties a table whether or not it existed, in the same transaction.
     cmds: list[Json] = []
     names = tables or Tables()
-    f, n = names.filter_table(), names.nat_table()
-    for table in (f, n):
+    f, n, n6 = names.filter_table(), names.nat_table(), names.nat6_table()
+    for table in (f, n, n6):
         cmds.append({"add": {"table": dict(table)}})
         cmds.append({"delete": {"table": dict(table)}})
     if not networks:
         return cmds
     cmds.append({"add": {"table": dict(f)}})
     cmds.append(_chain(f, "forward", "forward", "filter", FORWARD_PRIORITY))
-    cmds.append({"add": {"table": dict(n)}})
-    cmds.append(_chain(n, "prerouting", "prerouting", "nat", -100))
-    cmds.append(_chain(n, "output", "output", "nat", -100))
-    cmds.append(_chain(n, "postrouting", "postrouting", "nat", 100))
+    nat_tables = [n] + ([n6] if any(net.subnet6 for net in networks) else [])
+    for table in nat_tables:
+        cmds.append({"add": {"table": dict(table)}})
+        cmds.append(_chain(table, "prerouting", "prerouting", "nat", -100))
+        cmds.append(_chain(table, "output", "output", "nat", -100))
+        cmds.append(_chain(table, "postrouting", "postrouting", "nat", 100))
     bridges = [net.bridge for net in networks]
     for net in networks:
         c = network_comment(net)
@@ -218,17 +245,63 @@ def plan(
                 {"masquerade": None},
             )
         )
+    for net in networks:
+        if net.subnet6:
+            cmds += _v6_net_rules(n6, net)
     for port in ports:
         c = port_comment(port)
         dport = _match(_payload(port.proto, "dport"), port.host_port)
-        if port.host_ip == "0.0.0.0":
-            dest = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
-        else:
-            dest = _match(_payload("ip", "daddr"), port.host_ip)
-        dnat = {"dnat": {"addr": port.container_ip, "port": port.container_port}}
-        for chain in ("prerouting", "output"):
-            cmds.append(_rule(n, chain, c, dest, dport, dnat))
+        local = _match({"fib": {"result": "type", "flags": ["daddr"]}}, "local")
+        if "ip" in port.families():
+            dest = (
+                [local]
+                if port.host_ip in ANY_HOST_IPS
+                else [_match(_payload("ip", "daddr"), port.host_ip)]
+            )
+            dnat = {"dnat": {"addr": port.container_ip, "port": port.container_port}}
+            for chain in ("prerouting", "output"):
+                cmds.append(_rule(n, chain, c, *dest, dport, dnat))
+        if "ip6" in port.families():
+            daddr6 = _payload("ip6", "daddr")
+            if port.host_ip in ANY_HOST_IPS:
+                dest = [local, _match(daddr6, LOOPBACK6, "!=")]
+            else:
+                dest = [_match(daddr6, port.host_ip)]
+            dnat6 = {"dnat": {"addr": port.container_ip6, "port": port.container_port}}
+            for chain in ("prerouting", "output"):
+                cmds.append(_rule(n6, chain, c, *dest, dport, dnat6))
     return cmds
+
+
+def _v6_net_rules(n6: Json, net: NetRules) -> list[Json]:
+    # The v6 twins of the v4 masquerade rules (no loopback one: see the module doc).
+    c = network_comment(net)
+    oif = _meta("oifname")
+    saddr6 = _payload("ip6", "saddr")
+    out = []
+    if not net.internal:
+        out.append(
+            _rule(
+                n6,
+                "postrouting",
+                c,
+                _match(saddr6, _prefix(net.subnet6)),
+                _match(oif, net.bridge, "!="),
+                {"masquerade": None},
+            )
+        )
+    out.append(
+        _rule(
+            n6,
+            "postrouting",
+            c,
+            _match(oif, net.bridge),
+            _match({"ct": {"key": "status"}}, "dnat", "in"),
+            _match(saddr6, _prefix(net.subnet6)),
+            {"masquerade": None},
+        )
+    )
+    return out
 
 
 def apply(commands: Sequence[Json], nft: str = "nft") -> None:

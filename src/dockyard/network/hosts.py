@@ -85,18 +85,20 @@ def container_hosts(
     peers: list[Peer] = []
     seen: set[tuple[str, str]] = set()
     for view in views:
-        own_ips += [ep.ip for ep in view.members if ep.container_id == me]
+        own_ips += [ip for ep in view.members if ep.container_id == me for ip in _ips(ep)]
         others = [ep for ep in view.members if ep.container_id != me]
         if view.network.name != default_network:
             for o in others:
-                if (o.container_id, o.ip) not in seen:
-                    seen.add((o.container_id, o.ip))
-                    peers.append(Peer(o.ip, o.container_name, o.aliases, o.container_id[:12]))
+                for ip in _ips(o):
+                    if (o.container_id, ip) not in seen:
+                        seen.add((o.container_id, ip))
+                        peers.append(Peer(ip, o.container_name, o.aliases, o.container_id[:12]))
         for target, alias in files.links:
             peers += [
-                Peer(o.ip, alias, (target, o.container_id[:12]))
+                Peer(ip, alias, (target, o.container_id[:12]))
                 for o in others
                 if o.container_name == target
+                for ip in _ips(o)
             ]
     gateway = views[0].network.gateway if views else ""
     extra = [
@@ -105,6 +107,11 @@ def container_hosts(
         if ip != "host-gateway" or gateway
     ]
     return render_hosts(files.hostname, own_ips, peers, extra)
+
+
+def _ips(ep: Endpoint) -> list[str]:
+    # On a v6 network the name resolves to both addresses (`ping -6 name` finds the v6 line).
+    return [ep.ip, ep.ip6] if ep.ip6 else [ep.ip]
 
 
 def _unique(names: Sequence[str]) -> list[str]:

@@ -58,6 +58,7 @@ class NetworkManager:
         self.default_subnet = default_subnet
         self.pool = ipam.parse_subnet(pool)
         self.pool_prefix = pool_prefix
+        self.pool6 = ipam.ula_pool(str(root.resolve()))
         self.host_resolv_conf = host_resolv_conf
         self.nft = nft
         self.tables = firewall.tables_for(str(root.resolve()))
@@ -83,18 +84,35 @@ class NetworkManager:
         labels: Mapping[str, str] | None = None,
         ipv6: bool = False,
         options: Mapping[str, str] | None = None,
+        subnet6: str | None = None,
+        gateway6: str | None = None,
     ) -> Network:
-        """Create a bridge network; a taken name or an overlapping subnet → Conflict."""
+        """Create a bridge network; a taken name or an overlapping subnet → Conflict.
+
+        With `ipv6` the network is dual-stack: `subnet6` (else a free /64 of the root's ULA
+        pool) and `gateway6` (else the prefix's `::1`). A v6 `subnet`/`gateway` is taken as
+        the v6 one, so callers may pass whatever family the user wrote.
+        """
         if not _NAME.match(name):
             raise InvalidArgument(
                 f"invalid network name {name!r}: use letters, digits, '_', '.', '-'"
             )
-        if ipv6:
-            raise InvalidArgument(f"network {name}: IPv6 networks are not supported yet")
+        subnet, subnet6 = _by_family(name, "--subnet", subnet, subnet6)
+        gateway, gateway6 = _by_family(name, "--gateway", gateway, gateway6)
+        if subnet6 and not ipv6:
+            raise InvalidArgument(
+                f"network {name}: subnet {subnet6} is IPv6 but IPv6 is not enabled: add --ipv6"
+            )
         net_subnet = ipam.parse_subnet(subnet) if subnet else None
         net_gateway = ipam.parse_ip(gateway, "gateway") if gateway else None
         if net_gateway is not None and net_subnet is None:
             raise InvalidArgument(f"network {name}: --gateway needs --subnet")
+        net_subnet6 = ipam.parse_subnet6(subnet6) if subnet6 else None
+        net_gateway6 = ipam.parse_ip6(gateway6, "gateway") if gateway6 else None
+        if net_gateway6 is not None and net_subnet6 is None:
+            raise InvalidArgument(
+                f"network {name}: IPv6 --gateway {gateway6} needs an IPv6 --subnet"
+            )
         with self._undo() as undo, self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM networks WHERE name = ?", (name,)).fetchone():
                 raise Conflict(f"network with name {name} already exists: pick another name")
@@ -110,6 +128,8 @@ class NetworkManager:
             if net_gateway is None:
                 net_gateway = ipam.default_gateway(net_subnet)
             ipam.check_gateway(net_subnet, net_gateway)
+            if ipv6:
+                net_subnet6, net_gateway6 = self._pick_v6(existing, net_subnet6, net_gateway6)
             net_id = secrets.token_hex(32)
             net = Network(
                 id=net_id,
@@ -121,12 +141,36 @@ class NetworkManager:
                 labels=dict(labels or {}),
                 options=dict(options or {}),
                 created=datetime.now(UTC).isoformat(),
+                ipv6=ipv6,
+                subnet6=str(net_subnet6 or ""),
+                gateway6=str(net_gateway6 or ""),
             )
             store.insert_network(conn, net)
             undo(lambda: bridge.delete_link(net.bridge))
-            bridge.ensure_bridge(net.bridge, net.gateway, net_subnet.prefixlen)
+            self._ensure_bridge(net)
             self._sync_firewall(conn)
         return net
+
+    def _pick_v6(
+        self,
+        existing: Sequence[Network],
+        subnet6: ipaddress.IPv6Network | None,
+        gateway6: ipaddress.IPv6Address | None,
+    ) -> tuple[ipaddress.IPv6Network, ipaddress.IPv6Address]:
+        taken6 = [
+            (f"network {n.name}", ipaddress.IPv6Network(n.subnet6)) for n in existing if n.subnet6
+        ]
+        taken6 += bridge.host_routes6({n.bridge for n in existing})
+        if subnet6 is None:
+            subnet6 = ipam.pick_subnet(self.pool6, ipam.V6_POOL_PREFIX, taken6)
+        else:
+            clash = ipam.overlapping(subnet6, taken6)
+            if clash is not None:
+                raise Conflict(f"subnet {subnet6} overlaps {clash}: pick another --subnet")
+        if gateway6 is None:
+            gateway6 = ipam.default_gateway(subnet6)
+        ipam.check_gateway(subnet6, gateway6)
+        return subnet6, gateway6
 
     def ensure_default(self) -> Network:
         """The default bridge network, created on first use."""
@@ -192,6 +236,10 @@ class NetworkManager:
             net = store.find_network(conn, name)
             eps = store.endpoints_of_network(conn, net.id)
         prefix = ipaddress.IPv4Network(net.subnet).prefixlen
+        prefix6 = ipaddress.IPv6Network(net.subnet6).prefixlen if net.subnet6 else 0
+        config = [{"Subnet": net.subnet, "Gateway": net.gateway}]
+        if net.subnet6:
+            config.append({"Subnet": net.subnet6, "Gateway": net.gateway6})
         return {
             "Name": net.name,
             "Id": net.id,
@@ -202,7 +250,7 @@ class NetworkManager:
             "IPAM": {
                 "Driver": "default",
                 "Options": {},
-                "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}],
+                "Config": config,
             },
             "Internal": net.internal,
             "Attachable": False,
@@ -215,7 +263,7 @@ class NetworkManager:
                     "EndpointID": _endpoint_id(ep),
                     "MacAddress": ep.mac,
                     "IPv4Address": f"{ep.ip}/{prefix}",
-                    "IPv6Address": "",
+                    "IPv6Address": f"{ep.ip6}/{prefix6}" if ep.ip6 else "",
                 }
                 for ep in eps
             },
@@ -234,11 +282,19 @@ class NetworkManager:
         *,
         aliases: Sequence[str] = (),
         ip: str | None = None,
+        ip6: str | None = None,
     ) -> Endpoint:
-        """Lease an IP and plug the container's netns into the network (eth0, eth1, …)."""
+        """Lease an IP (and an IPv6 address on a v6 network) and plug the container's netns
+        into the network (eth0, eth1, …)."""
         requested = ipam.parse_ip(ip, "--ip") if ip else None
+        requested6 = ipam.parse_ip6(ip6, "--ip6") if ip6 else None
         with self._undo() as undo, self.db.transaction() as conn:
             net = store.find_network(conn, network)
+            if requested6 is not None and not net.subnet6:
+                raise InvalidArgument(
+                    f"--ip6 {ip6}: network {net.name} has no IPv6; "
+                    "use a network created with --ipv6"
+                )
             subnet = ipaddress.IPv4Network(net.subnet)
             existing = store.endpoints_of_container(conn, container_id)
             lease = ipam.allocate(
@@ -250,6 +306,17 @@ class NetworkManager:
                 container_id=container_id,
                 requested=requested,
             )
+            lease6 = None
+            if net.subnet6:
+                lease6 = ipam.allocate(
+                    conn,
+                    network_id=net.id,
+                    network_name=net.name,
+                    subnet=ipaddress.IPv6Network(net.subnet6),
+                    gateway=ipaddress.IPv6Address(net.gateway6),
+                    container_id=container_id,
+                    requested=requested6,
+                )
             tag = hashlib.sha256(f"{net.id}/{container_id}".encode()).hexdigest()[:8]
             ep = store.insert_endpoint(
                 conn,
@@ -263,10 +330,12 @@ class NetworkManager:
                     ifname=_free_ifname({e.ifname for e in existing}),
                     netns=str(netns_path),
                     aliases=tuple(aliases),
+                    ip6=str(lease6 or ""),
                 ),
             )
             undo(lambda: bridge.delete_link(ep.host_veth))
-            bridge.add_endpoint(self._links(net, ep, first=not existing))
+            first6 = not any(e.ip6 for e in existing)
+            bridge.add_endpoint(self._links(net, ep, first=not existing, first6=first6))
             self._rewrite_hosts(conn, self._neighbours(conn, net.id) | {container_id})
         return ep
 
@@ -340,12 +409,14 @@ class NetworkManager:
                 container_id=container_id,
                 network_id=target.network_id,
                 container_ip=target.ip,
+                container_ip6=target.ip6,
                 taken=taken,
             )
             for b in resolved:
                 conn.execute(
                     "INSERT INTO published_ports (container_id, network_id, host_ip, host_port,"
-                    " container_ip, container_port, proto) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " container_ip, container_port, proto, container_ip6)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         b.container_id,
                         b.network_id,
@@ -354,6 +425,7 @@ class NetworkManager:
                         b.container_ip,
                         b.container_port,
                         b.proto,
+                        b.container_ip6,
                     ),
                 )
             self._sync_firewall(conn)
@@ -433,8 +505,7 @@ class NetworkManager:
         with self.db.transaction() as conn:
             nets = {n.id: n for n in store.all_networks(conn)}
             for net in nets.values():
-                prefix = ipaddress.IPv4Network(net.subnet).prefixlen
-                bridge.ensure_bridge(net.bridge, net.gateway, prefix)
+                self._ensure_bridge(net)
             touched: set[str] = set()
             for ep in store.all_endpoints(conn):
                 net = nets[ep.network_id]
@@ -442,8 +513,11 @@ class NetworkManager:
                     if bridge.link_exists(ep.host_veth):
                         bridge.plug(ep.host_veth, net.bridge)
                     else:
-                        first = store.endpoints_of_container(conn, ep.container_id)[0] == ep
-                        bridge.add_endpoint(self._links(net, ep, first=first))
+                        mine = store.endpoints_of_container(conn, ep.container_id)
+                        first6 = next((e for e in mine if e.ip6), None) == ep
+                        bridge.add_endpoint(
+                            self._links(net, ep, first=mine[0] == ep, first6=first6)
+                        )
                     if ep.container_id not in restored:
                         restored.append(ep.container_id)
                 else:
@@ -474,7 +548,19 @@ class NetworkManager:
                     step()
             raise
 
-    def _links(self, net: Network, ep: Endpoint, *, first: bool) -> bridge.EndpointLinks:
+    def _ensure_bridge(self, net: Network) -> None:
+        prefix6 = ipaddress.IPv6Network(net.subnet6).prefixlen if net.subnet6 else 64
+        bridge.ensure_bridge(
+            net.bridge,
+            net.gateway,
+            ipaddress.IPv4Network(net.subnet).prefixlen,
+            net.gateway6,
+            prefix6,
+        )
+
+    def _links(
+        self, net: Network, ep: Endpoint, *, first: bool, first6: bool = False
+    ) -> bridge.EndpointLinks:
         return bridge.EndpointLinks(
             bridge=net.bridge,
             host_veth=ep.host_veth,
@@ -486,6 +572,10 @@ class NetworkManager:
             mac=ep.mac,
             gateway=net.gateway,
             default_route=first and not net.internal,
+            ip6=ep.ip6,
+            prefixlen6=ipaddress.IPv6Network(net.subnet6).prefixlen if net.subnet6 else 64,
+            gateway6=net.gateway6,
+            default_route6=bool(ep.ip6) and first6 and not net.internal,
         )
 
     def _drop_endpoint(self, conn: sqlite3.Connection, network_id: str, cid: str) -> bool:
@@ -517,13 +607,16 @@ class NetworkManager:
                 r["container_ip"],
                 r["container_port"],
                 r["proto"],
+                r["container_ip6"],
             )
             for r in rows
         ]
-        rules = [firewall.NetRules(n.name, n.bridge, n.subnet, n.internal) for n in nets]
+        rules = [firewall.NetRules(n.name, n.bridge, n.subnet, n.internal, n.subnet6) for n in nets]
         firewall.apply(firewall.plan(rules, ports, self.tables), self.nft)
         if any(not n.internal for n in nets):
             bridge.enable_ip_forward()
+        if any(n.subnet6 and not n.internal for n in nets):
+            bridge.enable_ip6_forward()
 
     def _rewrite_hosts(self, conn: sqlite3.Connection, container_ids: set[str]) -> None:
         for cid in sorted(container_ids):
@@ -552,6 +645,19 @@ def _free_ifname(used: set[str]) -> str:
     return f"eth{n}"
 
 
+def _by_family(
+    name: str, flag: str, v4: str | None, v6: str | None
+) -> tuple[str | None, str | None]:
+    # A v6 value in the v4 slot (`--subnet fd..::/64` passed as `subnet`) moves to the v6 one.
+    if v4 and ipam.is_v6(v4):
+        if v6:
+            raise InvalidArgument(
+                f"network {name}: two IPv6 {flag} values ({v4}, {v6}): give one per family"
+            )
+        return None, v4
+    return v4, v6
+
+
 def _endpoint_id(ep: Endpoint) -> str:
     return hashlib.sha256(f"{ep.network_id}/{ep.container_id}".encode()).hexdigest()
 
@@ -565,4 +671,5 @@ def _binding(row: sqlite3.Row) -> PortBinding:
         row["container_ip"],
         row["container_port"],
         row["proto"],
+        row["container_ip6"],
     )

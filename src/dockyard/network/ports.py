@@ -17,6 +17,7 @@ from typing import Protocol
 from dockyard.errors import Conflict, InvalidArgument
 
 ANY_IP = "0.0.0.0"
+ANY_IP6 = "::"
 PROTOCOLS = ("tcp", "udp")
 
 
@@ -54,6 +55,7 @@ class PortBinding:
     container_ip: str
     container_port: int
     proto: str
+    container_ip6: str = ""  # '' when the container has no IPv6 on the network
 
     def docker_key(self) -> str:
         """Docker's `NetworkSettings.Ports` key, `80/tcp`."""
@@ -70,18 +72,25 @@ def ephemeral_range(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range"))
 
 
 def clashes(a: tuple[str, int, str], b: tuple[str, int, str]) -> bool:
-    """Two (ip, port, proto) clash on the same port and proto when the IPs meet."""
+    """Two (ip, port, proto) clash on the same port and proto when the IPs meet.
+
+    A wildcard (0.0.0.0, ::) meets every address: 0.0.0.0 also publishes on the host's v6
+    addresses when the container has IPv6, so it is taken as covering both families.
+    """
     (a_ip, a_port, a_proto), (b_ip, b_port, b_proto) = a, b
-    same_ip = a_ip == b_ip or ANY_IP in (a_ip, b_ip)
+    same_ip = a_ip == b_ip or bool({ANY_IP, ANY_IP6} & {a_ip, b_ip})
     return a_port == b_port and a_proto == b_proto and same_ip
 
 
 def port_is_free(host_ip: str, port: int, proto: str) -> bool:
     """Bind a socket to see whether a host process already holds the port."""
     kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as sock:
+    family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
+    with socket.socket(family, kind) as sock:
         # SO_REUSEADDR ignores TIME_WAIT leftovers but still fails on a listening socket.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         try:
             sock.bind((host_ip, port))
         except OSError as exc:
@@ -96,8 +105,13 @@ def port_is_free(host_ip: str, port: int, proto: str) -> bool:
     return True
 
 
+def host_port_text(host_ip: str, port: int) -> str:
+    """`0.0.0.0:8080`, `[fd00::2]:8080`."""
+    return f"[{host_ip}]:{port}" if ":" in host_ip else f"{host_ip}:{port}"
+
+
 def _in_use_message(host_ip: str, port: int) -> str:
-    return f"Bind for {host_ip}:{port} failed: port is already allocated"
+    return f"Bind for {host_port_text(host_ip, port)} failed: port is already allocated"
 
 
 def resolve(
@@ -106,6 +120,7 @@ def resolve(
     container_id: str,
     network_id: str,
     container_ip: str,
+    container_ip6: str = "",
     taken: Iterable[tuple[str, int, str]],
     is_free: Callable[[str, int, str], bool] = port_is_free,
     ports: range | None = None,
@@ -121,14 +136,21 @@ def resolve(
         if req.proto not in PROTOCOLS:
             raise InvalidArgument(f"publishing {req.proto} ports is not supported: use tcp or udp")
         if ":" in host_ip:
-            raise InvalidArgument(f"publishing on IPv6 address {host_ip} is not supported yet")
+            _check_v6_host_ip(host_ip, container_id, container_ip6)
         if not 0 <= req.host_port <= 65535 or not 1 <= req.container_port <= 65535:
             raise InvalidArgument(
                 f"invalid port mapping {req.host_port}:{req.container_port}: ports are 1-65535"
             )
 
-        def usable(port: int, ip: str = host_ip, proto: str = req.proto) -> bool:
-            return not any(clashes((ip, port, proto), h) for h in held) and is_free(ip, port, proto)
+        # 0.0.0.0 publishes on the host's v6 addresses too when the container has IPv6.
+        also_v6 = host_ip == ANY_IP and bool(container_ip6)
+
+        def usable(
+            port: int, ip: str = host_ip, proto: str = req.proto, v6: bool = also_v6
+        ) -> bool:
+            if any(clashes((ip, port, proto), h) for h in held) or not is_free(ip, port, proto):
+                return False
+            return not v6 or is_free(ANY_IP6, port, proto)
 
         if req.host_port:
             if not usable(req.host_port):
@@ -146,9 +168,24 @@ def resolve(
                 container_ip,
                 req.container_port,
                 req.proto,
+                container_ip6,
             )
         )
     return out
+
+
+def _check_v6_host_ip(host_ip: str, container_id: str, container_ip6: str) -> None:
+    if host_ip == "::1":
+        # See firewall's module doc: the kernel drops loopback-sourced packets leaving `lo`.
+        raise InvalidArgument(
+            "publishing on [::1] is not supported (the kernel cannot forward ::1 to a "
+            "container): publish on 127.0.0.1 or on a v6 address of the host"
+        )
+    if not container_ip6:
+        raise InvalidArgument(
+            f"cannot publish on IPv6 address {host_ip}: container {container_id[:12]} has no "
+            "IPv6 address; connect it to a network made with --ipv6"
+        )
 
 
 def _random_port(

@@ -55,12 +55,23 @@ MIGRATIONS = [
         links TEXT NOT NULL
     );
     """,
+    # IPv6: a network's v6 prefix and gateway, an endpoint's v6 address, a publication's v6
+    # target ('' = none: the network or container has no IPv6).
+    """
+    ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE endpoints ADD COLUMN ip6 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE published_ports ADD COLUMN container_ip6 TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
 @dataclass(frozen=True)
 class Network:
-    """A bridge network: its subnet, gateway and the Linux bridge that carries it."""
+    """A bridge network: its subnet, gateway and the Linux bridge that carries it.
+
+    With `ipv6`, `subnet6`/`gateway6` hold its IPv6 prefix and gateway; else they are ''.
+    """
 
     id: str
     name: str
@@ -73,11 +84,14 @@ class Network:
     labels: Mapping[str, str] = field(default_factory=dict)
     options: Mapping[str, str] = field(default_factory=dict)
     created: str = ""
+    subnet6: str = ""
+    gateway6: str = ""
 
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One container on one network: its IP, MAC, the host veth and the name inside (eth0…)."""
+    """One container on one network: its IP (and IPv6 address, '' if none), MAC, the host
+    veth and the name inside (eth0…)."""
 
     network_id: str
     container_id: str
@@ -89,6 +103,7 @@ class Endpoint:
     netns: str
     aliases: tuple[str, ...] = ()
     seq: int = 0
+    ip6: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +131,8 @@ def network_from_row(row: sqlite3.Row) -> Network:
         labels=json.loads(row["labels"]),
         options=json.loads(row["options"]),
         created=row["created"],
+        subnet6=row["subnet6"],
+        gateway6=row["gateway6"],
     )
 
 
@@ -132,6 +149,7 @@ def endpoint_from_row(row: sqlite3.Row) -> Endpoint:
         netns=row["netns"],
         aliases=tuple(json.loads(row["aliases"])),
         seq=row["seq"],
+        ip6=row["ip6"],
     )
 
 
@@ -139,7 +157,8 @@ def insert_network(conn: sqlite3.Connection, net: Network) -> None:
     """Add a network row (name and bridge are unique)."""
     conn.execute(
         "INSERT INTO networks (id, name, driver, subnet, gateway, bridge, internal, ipv6,"
-        " labels, options, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " labels, options, created, subnet6, gateway6)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             net.id,
             net.name,
@@ -152,6 +171,8 @@ def insert_network(conn: sqlite3.Connection, net: Network) -> None:
             json.dumps(dict(net.labels), sort_keys=True),
             json.dumps(dict(net.options), sort_keys=True),
             net.created,
+            net.subnet6,
+            net.gateway6,
         ),
     )
 
@@ -184,7 +205,7 @@ def insert_endpoint(conn: sqlite3.Connection, ep: Endpoint) -> Endpoint:
     seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM endpoints").fetchone()[0]
     conn.execute(
         "INSERT INTO endpoints (network_id, container_id, container_name, aliases, ip, mac,"
-        " host_veth, ifname, netns, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " host_veth, ifname, netns, seq, ip6) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             ep.network_id,
             ep.container_id,
@@ -196,6 +217,7 @@ def insert_endpoint(conn: sqlite3.Connection, ep: Endpoint) -> Endpoint:
             ep.ifname,
             ep.netns,
             seq,
+            ep.ip6,
         ),
     )
     return Endpoint(**{**ep.__dict__, "seq": seq})

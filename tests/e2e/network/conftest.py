@@ -47,7 +47,7 @@ def network_leak_guard(test_base: Path) -> Iterator[Made]:
     ours = set()
     for root in made.roots:
         t = firewall.tables_for(str(root.resolve()))
-        ours |= {f"inet {t.filter}", f"ip {t.nat}"}
+        ours |= {f"inet {t.filter}", f"ip {t.nat}", f"ip6 {t.nat}"}
     left = {
         "links": sorted(made.links & _links()),
         "nft tables": sorted(tables & ours),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import secrets
 import subprocess
 import time
 from collections.abc import Callable
@@ -41,3 +43,12 @@ def serve_http(
     docroot.mkdir(parents=True, exist_ok=True)
     (docroot / "index.html").write_text(body)
     start(ns, "busybox", "httpd", "-f", "-p", "80", "-h", str(docroot))
+
+
+def ula64(n: int = 0) -> str:
+    """A random ULA /64 (fdXX:XXXX:XXXX:n::/64) for one test; never the host's fd00::/64."""
+    global_id = bytes([0xFD]) + secrets.token_bytes(5)
+    if global_id[1:] == bytes(5):  # fd00:0:0::/48 holds the host's fd00::/64
+        global_id = bytes([0xFD, 0xAA]) + global_id[2:]
+    prefix = global_id + n.to_bytes(2, "big") + bytes(8)
+    return str(ipaddress.IPv6Network((prefix, 64)))

@@ -15,13 +15,15 @@ def _rules(cmds: list[dict[str, Any]], chain: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_no_networks_removes_both_tables() -> None:
+def test_no_networks_removes_every_table() -> None:
     cmds = plan([], [])
     assert cmds == [
         {"add": {"table": {"family": "inet", "name": "dockyard"}}},
         {"delete": {"table": {"family": "inet", "name": "dockyard"}}},
         {"add": {"table": {"family": "ip", "name": "dockyard-nat"}}},
         {"delete": {"table": {"family": "ip", "name": "dockyard-nat"}}},
+        {"add": {"table": {"family": "ip6", "name": "dockyard-nat"}}},
+        {"delete": {"table": {"family": "ip6", "name": "dockyard-nat"}}},
     ]
 
 
@@ -34,7 +36,7 @@ def test_tables_are_per_root() -> None:
 
 def test_plan_starts_by_emptying_the_tables_so_it_is_idempotent() -> None:
     cmds = plan([NetRules("a", "dy-a", "10.250.0.0/24")], [])
-    assert [next(iter(c)) for c in cmds[:4]] == ["add", "delete", "add", "delete"]
+    assert [next(iter(c)) for c in cmds[:6]] == ["add", "delete"] * 3
     assert cmds == plan([NetRules("a", "dy-a", "10.250.0.0/24")], [])
 
 

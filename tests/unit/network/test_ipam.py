@@ -22,8 +22,8 @@ def test_bad_subnets_are_rejected(text: str) -> None:
         ipam.parse_subnet(text)
 
 
-def test_ipv6_subnet_is_not_supported_yet() -> None:
-    with pytest.raises(InvalidArgument, match="IPv6"):
+def test_ipv6_subnet_is_refused_as_the_ipv4_one() -> None:
+    with pytest.raises(InvalidArgument, match="is IPv6: pass it with --ipv6"):
         ipam.parse_subnet("fd00::/64")
 
 
