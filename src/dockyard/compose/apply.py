@@ -158,13 +158,18 @@ class Applier:
 
     def _network(self, action: Action) -> None:
         network = self.project.networks[action.reason]
-        pool = network.ipam[0] if network.ipam else None
+        # ipam.config holds one pool per family (Compose): v4 and, with enable_ipv6, v6.
+        pool = next((p for p in network.ipam if ":" not in (p.subnet or "")), None)
+        pool6 = next((p for p in network.ipam if ":" in (p.subnet or "")), None)
         self.client.create_network(
             NetworkRequest(
                 name=network.name,
                 internal=network.internal,
                 subnet=pool.subnet if pool else None,
                 gateway=pool.gateway if pool else None,
+                ipv6=network.enable_ipv6,
+                subnet6=pool6.subnet if pool6 else None,
+                gateway6=pool6.gateway if pool6 else None,
                 labels={PROJECT: self.project.name, NETWORK: network.key, **network.labels},
             )
         )

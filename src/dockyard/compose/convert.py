@@ -232,7 +232,7 @@ def attachments(project: Project, service: Service, *, networking: bool) -> list
         network = project.networks.get(entry.network)
         name = network.name if network is not None else entry.network
         aliases = tuple(dict.fromkeys((service.name, *entry.aliases)))
-        out.append(Attachment(name, aliases, entry.ipv4_address))
+        out.append(Attachment(name, aliases, entry.ipv4_address, entry.ipv6_address))
     return out
 
 

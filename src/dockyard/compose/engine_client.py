@@ -46,6 +46,7 @@ class Attachment:
     network: str
     aliases: tuple[str, ...] = ()
     ipv4_address: str | None = None
+    ipv6_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class NetworkRequest:
     subnet: str | None = None
     gateway: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    ipv6: bool = False  # enable_ipv6
+    subnet6: str | None = None
+    gateway6: str | None = None
 
 
 class EngineClient(Protocol):

@@ -92,7 +92,10 @@ class LocalEngine:
         from dockyard.engine.config import NetworkAttachment
         from dockyard.engine.container_create import create_container
 
-        networks = [NetworkAttachment(a.network, a.aliases, a.ipv4_address) for a in attachments]
+        networks = [
+            NetworkAttachment(a.network, a.aliases, a.ipv4_address, a.ipv6_address)
+            for a in attachments
+        ]
         return _info(create_container(self.engine, config, name, networks, links=links))
 
     def start(self, container_id: str) -> None:
@@ -241,6 +244,9 @@ class LocalEngine:
             gateway=request.gateway,
             internal=request.internal,
             labels=dict(request.labels),
+            ipv6=request.ipv6,
+            subnet6=request.subnet6,
+            gateway6=request.gateway6,
         )
 
     def remove_network(self, name: str) -> None:
