@@ -149,6 +149,7 @@ def podman_compose_file(cache: Path) -> Path:
         service.pop("build", None)
         service["image"] = f"docker.io/library/{IMAGES[name]}:latest"
         service["volumes"] = [absolute_bind(v) for v in service.get("volumes", [])]
+        service.get("healthcheck", {}).pop("start_interval", None)  # podman 4.3 refuses it
     out = cache / "podman-compose.yaml"
     out.write_text(yaml.safe_dump(project, sort_keys=False))
     return out
