@@ -3,9 +3,11 @@
 Starts N (default 50) idle `sleep` containers in each engine. dockyard's figure is the PSS of its
 one monitor process (from /proc/<pid>/smaps_rollup) divided by N: the containers' own processes
 are not counted. podman's is the summed PSS of its conmon processes divided by N. Goal (issue 4):
-dockyard's per-container figure at most podman's. A missing peer is skipped. Run as root:
+dockyard's per-container figure at most podman's. A missing peer is skipped. Containers run with
+`--network none` unless `--network bridge` is given: bridged containers make the monitor load
+its netlink library (pyroute2, ~13 MB), which is counted then. Run as root:
 
-    .venv/bin/python bench/density.py [--containers 50]
+    .venv/bin/python bench/density.py [--containers 50] [--network none|bridge]
 """
 
 from __future__ import annotations
@@ -60,11 +62,11 @@ def conmon_pids(peer_root: str) -> list[int]:
     return pids
 
 
-def per_container(engine: Engine, base: Path, count: int) -> tuple[float, int]:
+def per_container(engine: Engine, base: Path, count: int, network: str) -> tuple[float, int]:
     """kB of the engine's own processes per container, and how many processes that was."""
     for i in range(count):
         engine(
-            "run", "-d", "--network", "none", "--name", f"idle{i}", engine.image, "sleep", "1000"
+            "run", "-d", "--network", network, "--name", f"idle{i}", engine.image, "sleep", "1000"
         )
     if engine.name == "dockyard":
         pids = [monitor_pid(base / "dockyard")]
@@ -77,6 +79,7 @@ def per_container(engine: Engine, base: Path, count: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--containers", type=int, default=50)
+    parser.add_argument("--network", choices=("none", "bridge"), default="none")
     args = parser.parse_args()
     if not (PEER.exists() and shutil.which("podman")):
         print(f"podman peer missing ({PEER}): dockyard alone", file=sys.stderr)
@@ -87,12 +90,13 @@ def main() -> None:
             engines = setup(base)
             figures = {}
             for engine in engines:
-                kb, processes = per_container(engine, base, args.containers)
+                kb, processes = per_container(engine, base, args.containers, args.network)
                 figures[engine.name] = kb
                 what = "monitor" if engine.name == "dockyard" else "conmon"
                 print(
                     f"{engine.name:<9} {kb:7.1f} kB PSS per container "
-                    f"({processes} {what} process(es), {args.containers} idle containers)"
+                    f"({processes} {what} process(es), {args.containers} idle containers, "
+                    f"--network {args.network})"
                 )
                 teardown([engine])
             if "podman" in figures:
