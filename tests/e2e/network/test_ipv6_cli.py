@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,40 @@ def test_bad_v6_input_is_one_line_and_makes_nothing(dockyard: Dockyard) -> None:
         dockyard("rm", "-f", "two")
     names = dockyard("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "v6b" not in names and "n1" not in names
+
+
+def test_compose_enable_ipv6_and_ipv6_address(dockyard: Dockyard, scratch: Path) -> None:  # noqa: F811
+    sub6 = ula64()
+    web6 = str(ipaddress.IPv6Network(sub6)[0x50])
+    compose = scratch / "compose.yaml"
+    compose.write_text(
+        f"""
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "echo compose-v6 > /tmp/index.html; httpd -f -p 80 -h /tmp"]
+    networks:
+      six:
+        ipv6_address: "{web6}"
+  client:
+    image: busybox
+    command: ["sleep", "60"]
+    networks: [six]
+networks:
+  six:
+    enable_ipv6: true
+    ipam:
+      config:
+        - subnet: 10.252.62.0/24
+        - subnet: "{sub6}"
+"""
+    )
+    base = ["compose", "-f", str(compose), "-p", "v6proj"]
+    dockyard(*base, "up", "-d", check=True, timeout=120)
+    doc = dockyard.json("network", "inspect", "v6proj_six")[0]
+    assert doc["EnableIPv6"] is True and doc["IPAM"]["Config"][1]["Subnet"] == sub6
+    out = dockyard(*base, "exec", "client", "ping", "-6", "-c1", "-W2", "web")
+    assert out.returncode == 0 and web6 in out.stdout, out.stderr
+    assert _curl(f"http://[{web6}]:80/") == "compose-v6\n"
+    dockyard(*base, "down", check=True, timeout=120)
+    assert "v6proj_six" not in dockyard("network", "ls").stdout
