@@ -27,6 +27,8 @@ Handler = Callable[[argparse.Namespace, Path], int]
 
 def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     """The parser of `compose` and its subcommands."""
+    from dockyard.cli.compose_run import add_arguments as add_run_arguments
+
     add = parser.add_argument
     add("-f", "--file", action="append", default=[], dest="files")
     add("-p", "--project-name")
@@ -57,6 +59,7 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     p.add_argument("--exit-code-from")
     p.add_argument("-t", "--timeout", type=float)
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("-V", "--renew-anon-volumes", action="store_true")
     p.add_argument("services", nargs="*")
     p = cmd("create", "Create containers for a service", up)
     p.set_defaults(
@@ -105,19 +108,7 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
     p.add_argument("service")
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = cmd("run", "Run a one-off command on a service", run)
-    p.add_argument("-d", "--detach", action="store_true")
-    p.add_argument("--rm", action="store_true")
-    p.add_argument("-e", "--env", action="append", default=[])
-    p.add_argument("--no-deps", action="store_true")
-    p.add_argument("-p", "--publish", action="append", default=[])
-    p.add_argument("--service-ports", action="store_true")
-    p.add_argument("--entrypoint")
-    p.add_argument("--name")
-    p.add_argument("-u", "--user")
-    p.add_argument("-w", "--workdir")
-    p.add_argument("-T", "--no-TTY", action="store_true", dest="no_tty")
-    p.add_argument("service")
-    p.add_argument("command", nargs=argparse.REMAINDER)
+    add_run_arguments(p)
     for name, text, handler in (
         ("start", "Start services", start),
         ("stop", "Stop services", stop),
@@ -292,7 +283,15 @@ def up(args: argparse.Namespace, root: Path) -> int:
     selected = select_services(project, list(args.services), with_deps=not args.no_deps)
     progress = progress_for(sys.stdout)
     applier = Applier(
-        client, project, meta, progress, ApplyOptions(start=not args.no_start, timeout=args.timeout)
+        client,
+        project,
+        meta,
+        progress,
+        ApplyOptions(
+            start=not args.no_start,
+            timeout=args.timeout,
+            renew_anon_volumes=args.renew_anon_volumes,
+        ),
     )
     try:
         applier.run(plan)
@@ -594,91 +593,10 @@ def exec_(args: argparse.Namespace, root: Path) -> int:
 
 
 def run(args: argparse.Namespace, root: Path) -> int:
-    import dataclasses
+    from dockyard.cli.compose_run import run as run_oneoff
+    from dockyard.compose.local import LocalEngine
 
-    from dockyard.compose.apply import Applier, ApplyOptions
-    from dockyard.compose.convert import (
-        ProjectMeta,
-        attachments,
-        container_labels,
-        container_name,
-        network_mode,
-        to_config,
-    )
-    from dockyard.compose.observe import observe, project_containers, service_of
-    from dockyard.compose.output import progress_for
-    from dockyard.compose.plan import UpOptions, plan_up, select_services
-    from dockyard.engine.envfile import parse_env_args
-    from dockyard.engine.options import parse_publish
-
-    loaded = _load(args)
-    project = loaded.project
-    select_services(project, [args.service], with_deps=False)
-    service = project.services[args.service]
-    client = _client(root)
-    meta = ProjectMeta(project.name, project.working_dir, loaded.files)
-    deps = [
-        s for s in select_services(project, [args.service], with_deps=True) if s != args.service
-    ]
-    if deps and not args.no_deps:
-        progress = progress_for(sys.stderr)
-        try:
-            plan = plan_up(project, observe(client, project), UpOptions(services=tuple(deps)))
-            Applier(client, project, meta, progress, ApplyOptions()).run(plan)
-        finally:
-            progress.close()
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
-    changes: dict[str, object] = {}
-    if command:
-        changes["command"] = tuple(command)
-    if args.entrypoint is not None:
-        changes["entrypoint"] = (args.entrypoint,) if args.entrypoint else ()
-    if args.user:
-        changes["user"] = args.user
-    if args.workdir:
-        changes["working_dir"] = args.workdir
-    if not args.service_ports:
-        changes["ports"] = ()
-    if args.rm:
-        from dockyard.compose.model import RestartPolicy
-
-        changes["restart"] = RestartPolicy.NO
-    one = dataclasses.replace(service, **changes)  # type: ignore[arg-type]
-    numbers = {
-        int(c.labels.get("com.docker.compose.container-number", "0") or 0)
-        for c in project_containers(client, project.name, oneoff=True)
-        if service_of(c) == service.name
-    }
-    number = next(n for n in range(1, len(numbers) + 2) if n not in numbers)
-    name = args.name or container_name(project.name, one, number, oneoff=True)
-    labels = container_labels(meta, one, number, oneoff=True)
-    networking = client.networks_supported()
-    nets = attachments(project, one, networking=networking)
-    container_of = {service_of(c): c.id for c in project_containers(client, project.name)}
-    cfg = to_config(project, one, labels, mode=network_mode(one, nets, container_of))
-    env = (*cfg.env, *parse_env_args(args.env))
-    ports = tuple(b for text in args.publish for b in parse_publish(text))
-    cfg = dataclasses.replace(
-        cfg,
-        env=env,
-        host=dataclasses.replace(cfg.host, port_bindings=cfg.host.port_bindings + ports),
-    )
-    created = client.create(cfg, name, nets)
-    try:
-        client.start(created.id)
-        if args.detach:
-            print(created.name)
-            return 0
-        for line in client.logs(created.id, follow=True, tail=None):
-            stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text)
-            stream.flush()
-        return client.wait(created.id)
-    finally:
-        if args.rm and not args.detach:
-            client.remove(created.id, force=True, volumes=True)
+    return run_oneoff(args, _load(args), LocalEngine(root))
 
 
 def _act(

@@ -23,6 +23,8 @@ from dockyard.compose.convert import (
     ProjectMeta,
     attachments,
     container_labels,
+    file_grants,
+    inherit_anonymous,
     links,
     network_mode,
     to_config,
@@ -48,6 +50,9 @@ class ApplyOptions:
     start: bool = True  # False: `up --no-start`, `create`
     timeout: float | None = None  # stop timeout for recreate/remove (`-t`)
     remove_volumes: bool = False  # `down -v`: anonymous volumes go with their containers
+    # `up -V`: a recreated container gets new anonymous volumes (the old ones are removed)
+    # instead of the previous container's, which Compose otherwise carries over.
+    renew_anon_volumes: bool = False
 
 
 class Applier:
@@ -207,7 +212,9 @@ class Applier:
             else:
                 raise AssertionError(f"{action.kind} is not a service action")
 
-    def _create(self, action: Action) -> None:
+    def _create(self, action: Action, inherit: Mapping[str, str] | None = None) -> None:
+        """Create (and start) the container; `inherit` are the anonymous volumes (target →
+        name) of the container it replaces."""
         service = self.project.services[action.service]
         networking = self.client.networks_supported()
         nets = attachments(self.project, service, networking=networking)
@@ -216,19 +223,32 @@ class Applier:
             for c in reversed(project_containers(self.client, self.project.name))
         }
         labels = container_labels(self.meta, service, action.number)
+        directory = self.client.files_dir(self.project.name, action.name)
+        grants = file_grants(self.project, service, directory)
         config = to_config(
-            self.project, service, labels, mode=network_mode(service, nets, container_of)
+            self.project,
+            service,
+            labels,
+            mode=network_mode(service, nets, container_of),
+            files_dir=directory,
         )
+        config = inherit_anonymous(config, inherit or {})
         created: list[ContainerInfo] = []
-        self._do(
-            "Container",
-            action.name,
-            "Creating",
-            "Created",
-            lambda: created.append(
-                self.client.create(config, action.name, nets, links(self.project, service))
-            ),
-        )
+
+        def create() -> None:
+            # Written first: the engine checks that a bind mount's source exists.
+            if grants.files:
+                self.client.write_files(directory, grants.files)
+            try:
+                created.append(
+                    self.client.create(config, action.name, nets, links(self.project, service))
+                )
+            except BaseException:
+                if grants.files:
+                    self.client.remove_files(self.project.name, action.name)
+                raise
+
+        self._do("Container", action.name, "Creating", "Created", create)
         if self.options.start:
             self._do(
                 "Container",
@@ -240,13 +260,16 @@ class Applier:
 
     def _recreate(self, action: Action) -> None:
         old = str(action.container_id)
+        renew = self.options.renew_anon_volumes
+        inherit = {} if renew else self.client.anonymous_volumes(old)
 
         def replace() -> None:
             self.client.stop(old, self.options.timeout)
-            self.client.remove(old, force=True, volumes=False)
+            # Renewed anonymous volumes go with the old container; kept ones move on.
+            self.client.remove(old, force=True, volumes=renew)
 
         self._do("Container", action.name, "Recreate", "Recreated", replace)
-        self._create(action)
+        self._create(action, inherit)
 
     def _remove(self, action: Action) -> None:
         container = str(action.container_id)

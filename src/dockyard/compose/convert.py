@@ -4,12 +4,20 @@ and the container's network attachments (pure; `cli/run_options.py` does the sam
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dockyard.compose.engine_client import Attachment
 from dockyard.compose.hash import config_hash
-from dockyard.compose.model import Healthcheck, MountType, Project, Service, VolumeMount
+from dockyard.compose.model import (
+    Healthcheck,
+    MountType,
+    Project,
+    Service,
+    ServiceFile,
+    VolumeMount,
+)
 from dockyard.engine.config import ContainerConfig, HostConfig, LogConfig
 from dockyard.engine.config import Healthcheck as EngineHealthcheck
 from dockyard.engine.options import (
@@ -151,23 +159,98 @@ def _mount(project: Project, mount: VolumeMount) -> MountSpec:
     )
 
 
-def _secret_mounts(project: Project, service: Service) -> list[MountSpec]:
-    """File secrets at `/run/secrets/<name>` and configs at their target, read-only."""
-    out = []
-    for grants, known, base in (
-        (service.secrets, project.secrets, "/run/secrets/"),
-        (service.configs, project.configs, "/"),
+@dataclass(frozen=True)
+class GrantFile:
+    """A secret or config compose writes itself (from `environment` or `content`) before the
+    container is created: `name` inside the container's files directory, with the owner and
+    mode the grant asks for (the spec's default: root, 0444)."""
+
+    name: str
+    content: str
+    uid: int = 0
+    gid: int = 0
+    mode: int = 0o444
+
+
+@dataclass(frozen=True)
+class Grants:
+    """A service's secrets and configs: read-only bind mounts, and the files to write first."""
+
+    mounts: tuple[MountSpec, ...] = ()
+    files: tuple[GrantFile, ...] = ()
+
+
+def _owner(service: Service, grant: ServiceFile, key: str, value: str | None) -> int:
+    if value is None:
+        return 0
+    if not value.isdigit():
+        raise InvalidArgument(
+            f'service "{service.name}": {key} "{value}" of "{grant.source}" is not a number; '
+            "use a numeric id"
+        )
+    return int(value)
+
+
+def file_grants(project: Project, service: Service, directory: str) -> Grants:
+    """Secrets at `/run/secrets/<name>` (or their target) and configs at `/<name>` (or theirs).
+
+    A `file` source is bind-mounted as it is: like Docker Compose, its uid/gid/mode are not
+    applied (that would change the user's own file). An `environment` or `content` source is
+    written to `<directory>/<kind>/<n>_<source>` with the grant's uid/gid/mode, then mounted."""
+    mounts: list[MountSpec] = []
+    files: list[GrantFile] = []
+    for kind, grants, known in (
+        ("secrets", service.secrets, project.secrets),
+        ("configs", service.configs, project.configs),
     ):
-        for grant in grants:
+        for index, grant in enumerate(grants):
             entry = known.get(grant.source)
-            if entry is None or entry.file is None:
+            if entry is None:
                 raise InvalidArgument(
-                    f'service "{service.name}": secret or config "{grant.source}" has no file; '
-                    "only file secrets and configs are supported"
+                    f'service "{service.name}" uses undefined {kind[:-1]} "{grant.source}"; '
+                    f"add it under top-level {kind}:"
                 )
-            target = grant.target if grant.target.startswith("/") else base + grant.target
-            out.append(MountSpec(type="bind", source=entry.file, target=target, readonly=True))
-    return out
+            if entry.file is not None:
+                source = entry.file
+            else:
+                text = entry.content if entry.content is not None else entry.env_value
+                if text is None:
+                    raise InvalidArgument(
+                        f'{kind[:-1]} "{grant.source}" has no value; give it a file, '
+                        "an environment variable that is set, or content"
+                    )
+                name = f"{kind}/{index}_{grant.source}"
+                files.append(
+                    GrantFile(
+                        name=name,
+                        content=text,
+                        uid=_owner(service, grant, "uid", grant.uid),
+                        gid=_owner(service, grant, "gid", grant.gid),
+                        mode=0o444 if grant.mode is None else grant.mode,
+                    )
+                )
+                source = f"{directory}/{name}"
+            mounts.append(MountSpec(type="bind", source=source, target=grant.target, readonly=True))
+    return Grants(tuple(mounts), tuple(files))
+
+
+def inherit_anonymous(config: ContainerConfig, previous: Mapping[str, str]) -> ContainerConfig:
+    """The new container of a recreated service keeps the old one's anonymous volumes
+    (`previous`: target → volume name), as Docker Compose does unless `--renew-anon-volumes`:
+    each one whose target the new configuration does not mount from elsewhere (a bind, a named
+    volume, a tmpfs) is mounted again by name, so its data survives the recreate."""
+    taken = {m.target for m in config.host.mounts if m.type != "volume" or m.source}
+    taken |= set(config.host.tmpfs)
+    kept = tuple(
+        MountSpec(type="volume", source=name, target=target)
+        for target, name in sorted(previous.items())
+        if target not in taken
+    )
+    if not kept:
+        return config
+    reused = {m.target for m in kept}
+    mounts = tuple(m for m in config.host.mounts if m.target not in reused) + kept
+    return dataclasses.replace(config, host=dataclasses.replace(config.host, mounts=mounts))
 
 
 def _ports(service: Service) -> tuple[PortBinding, ...]:
@@ -242,15 +325,17 @@ def to_config(
     labels: Mapping[str, str],
     *,
     mode: str = "default",
+    files_dir: str = "",
 ) -> ContainerConfig:
-    """The engine configuration of one container of `service`, labelled with `labels`."""
+    """The engine configuration of one container of `service`, labelled with `labels`;
+    `files_dir` is where its written secrets and configs are (see `file_grants`)."""
     limits = service.limits
     memory = service.mem_limit or limits.memory or 0
     cpus = service.cpus or limits.cpus
     pids = service.pids_limit if service.pids_limit is not None else limits.pids
     host = HostConfig(
         mounts=tuple(_mount(project, m) for m in service.volumes)
-        + tuple(_secret_mounts(project, service)),
+        + file_grants(project, service, files_dir).mounts,
         tmpfs=_tmpfs(service),
         network_mode=mode,
         port_bindings=_ports(service),

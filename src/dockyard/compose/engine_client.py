@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from dockyard.compose.convert import GrantFile
     from dockyard.compose.model import Build
     from dockyard.engine.config import ContainerConfig
 
@@ -110,7 +111,27 @@ class EngineClient(Protocol):
     def unpause(self, container_id: str) -> None: ...
 
     def remove(self, container_id: str, *, force: bool, volumes: bool) -> None:
-        """Remove the container; `volumes` also removes its anonymous volumes."""
+        """Remove the container and the files compose wrote for it (`write_files`); `volumes`
+        also removes its anonymous volumes."""
+        ...
+
+    def anonymous_volumes(self, container_id: str) -> dict[str, str]:
+        """The container's anonymous volumes: mount target → volume name."""
+        ...
+
+    def files_dir(self, project: str, container: str) -> str:
+        """The host directory holding the secrets and configs compose writes for the container
+        named `container` of `project` (it need not exist yet)."""
+        ...
+
+    def write_files(self, directory: str, files: Sequence[GrantFile]) -> None:
+        """Replace what `directory` (from `files_dir`) holds with `files`, each with its owner
+        and mode; the directory itself is readable by root only."""
+        ...
+
+    def remove_files(self, project: str, container: str) -> None:
+        """Remove what `write_files` wrote for the container (and the project's directory when
+        it was the last)."""
         ...
 
     def wait(self, container_id: str) -> int:

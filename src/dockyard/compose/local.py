@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import importlib.util
 import os
+import shutil
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from dockyard.compose.convert import PROJECT
 from dockyard.compose.engine_client import Attachment, ContainerInfo, LogLine, NetworkRequest
-from dockyard.errors import NotFound
+from dockyard.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    from dockyard.compose.convert import GrantFile
     from dockyard.compose.model import Build
     from dockyard.engine.config import ContainerConfig
     from dockyard.engine.service import Engine
@@ -128,6 +132,9 @@ class LocalEngine:
 
         row = self.engine.containers.get(container_id)
         remove_container(self.engine, container_id, force=force)
+        project = ((row.config.get("Config") or {}).get("Labels") or {}).get(PROJECT)
+        if project:
+            self.remove_files(project, row.name)
         if volumes:
             for mount in row.config.get("Mounts") or []:
                 name = mount.get("Name")
@@ -136,6 +143,65 @@ class LocalEngine:
                 with contextlib.suppress(NotFound):
                     if self.engine.volumes.get(name).anonymous:
                         self.engine.volumes.remove(name, self.engine.volume_users(name))
+
+    def anonymous_volumes(self, container_id: str) -> dict[str, str]:
+        row = self.engine.containers.get(container_id)
+        out = {}
+        for mount in row.config.get("Mounts") or []:
+            name = mount.get("Name")
+            if mount.get("Type") != "volume" or not name:
+                continue
+            with contextlib.suppress(NotFound):
+                if self.engine.volumes.get(name).anonymous:
+                    out[str(mount["Destination"])] = str(name)
+        return out
+
+    # ---- files compose writes (secrets and configs from environment or content) ------------
+    def _files_root(self) -> Path:
+        return self.root / "compose"
+
+    def files_dir(self, project: str, container: str) -> str:
+        from dockyard.engine.names import validate_name
+
+        # Both names become path parts: refuse what could leave the directory.
+        container = validate_name(container)
+        if not project or "/" in project or project in (".", ".."):
+            raise InvalidArgument(f'invalid project name "{project}"; use letters and digits')
+        return str(self._files_root() / project / container)
+
+    def write_files(self, directory: str, files: Sequence[GrantFile]) -> None:
+        path = Path(directory)
+        if self._files_root() not in path.parents:
+            raise InvalidArgument(f"{directory} is not a compose files directory of this root")
+        shutil.rmtree(path, ignore_errors=True)
+        # 0700 up to the container's directory: a secret is for the container, not the host's
+        # other users (a bind-mounted file's own mode is what the container sees).
+        for parent in (self._files_root(), path.parent):
+            parent.mkdir(mode=0o700, exist_ok=True)
+        path.mkdir(mode=0o700)
+        for item in files:
+            target = path / item.name
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            try:
+                os.write(fd, item.content.encode())
+                os.fchown(fd, item.uid, item.gid)
+                os.fchmod(fd, item.mode)
+            finally:
+                os.close(fd)
+
+    def remove_files(self, project: str, container: str) -> None:
+        try:
+            directory = Path(self.files_dir(project, container))
+        except InvalidArgument:
+            return  # not a name compose could have written files for
+        shutil.rmtree(directory, ignore_errors=True)
+        # The project's directory goes with its last container (`down` leaves nothing).
+        try:
+            directory.parent.rmdir()
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.ENOENT):
+                raise
 
     def wait(self, container_id: str) -> int:
         from dockyard.engine.container_start import wait_container

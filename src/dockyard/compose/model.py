@@ -301,6 +301,9 @@ class Secret:
     environment: str | None = None
     content: str | None = None
     external: bool = False
+    # The value of `environment` when the project was loaded (shell, then `.env`); None when
+    # unset. Kept apart from `environment` so `config` never prints a secret's value.
+    env_value: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,10 +43,11 @@ def _external(value: Any) -> tuple[bool, str | None]:
 
 
 class _Reader:
-    def __init__(self, tree: Tree, name: str, project_dir: str) -> None:
+    def __init__(self, tree: Tree, name: str, project_dir: str, lookup: Lookup) -> None:
         self.tree = tree
         self.name = name
         self.base = project_dir
+        self.lookup = lookup
 
     def fail(self, message: str, path: KeyPath) -> ComposeError:
         return ComposeError(message, location=self.tree.locate(path), path=path)
@@ -113,13 +114,17 @@ class _Reader:
                     (kind, key),
                 )
             file = entry.get("file")
+            environment = entry.get("environment")
+            variable = None if environment is None else self.lookup(str(environment))
+            content = entry.get("content")
             out[key] = cls(
                 key=key,
                 name=name,
                 file=None if file is None else resolve_path(str(file), self.base),
-                environment=entry.get("environment"),
-                content=entry.get("content"),
+                environment=None if environment is None else str(environment),
+                content=None if content is None else to_str(content),
                 external=external,
+                env_value=None if variable is None else variable.value,
             )
         return out
 
@@ -164,11 +169,25 @@ def _check_refs(service: Service, project: dict[str, Mapping[str, Any]], reader:
             )
     for kind in ("secrets", "configs"):
         for index, grant in enumerate(getattr(service, kind)):
-            if grant.source not in project[kind]:
+            entry = project[kind].get(grant.source)
+            if entry is None:
                 raise reader.fail(
                     f'service "{service.name}" uses undefined {kind[:-1]} "{grant.source}"; '
                     f"add it under top-level {kind}:",
                     (*path, kind, index),
+                )
+            if entry.external:
+                # External secrets live in a swarm's store; there is none without a swarm.
+                raise reader.fail(
+                    f'service "{service.name}": {kind[:-1]} "{grant.source}" is external, '
+                    "which needs a swarm; use file, environment or content",
+                    (kind, grant.source),
+                )
+            if entry.environment is not None and entry.env_value is None:
+                raise reader.fail(
+                    f'{kind[:-1]} "{grant.source}" reads environment variable '
+                    f'"{entry.environment}", which is not set; export it or add it to .env',
+                    (kind, grant.source, "environment"),
                 )
 
 
@@ -190,7 +209,7 @@ def normalize(
     tree: Tree, name: str, project_dir: str, lookup: Lookup, profiles: Sequence[str] = ()
 ) -> Project:
     """Build the `Project` from the merged tree; raises `ComposeError` at the first problem."""
-    reader = _Reader(tree, name, project_dir)
+    reader = _Reader(tree, name, project_dir, lookup)
     services_data = reader.section("services")
     active: list[str] = []
     disabled: set[str] = set()

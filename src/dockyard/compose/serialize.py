@@ -118,7 +118,8 @@ def project_data(project: Project) -> dict[str, Any]:
 
 
 def _resource(data: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in data.items() if k not in ("key", "ipam_driver", "ipam")}
+    hidden = ("key", "ipam_driver", "ipam", "env_value")  # a secret's value is never printed
+    out = {k: v for k, v in data.items() if k not in hidden}
     ipam: dict[str, Any] = {}
     if "ipam_driver" in data:
         ipam["driver"] = data["ipam_driver"]

@@ -342,11 +342,26 @@ def _file_grant(prefix: str) -> Callable[[Any], list[ServiceFile]]:
                 target=target,
                 uid=None if item.get("uid") is None else str(item["uid"]),
                 gid=None if item.get("gid") is None else str(item["gid"]),
-                mode=None if mode is None else to_int(mode),
+                mode=None if mode is None else _file_mode(mode),
             )
         ]
 
     return grant
+
+
+def _file_mode(value: Any) -> int:
+    """A grant's `mode`: YAML reads `0440` as an octal number already; a string (quoted, or
+    interpolated) is octal text too, as Compose reads it."""
+    if isinstance(value, str):
+        try:
+            mode = int(value.strip(), 8)
+        except ValueError:
+            raise ValueError(f'mode "{value}" is not an octal number; write e.g. 0440') from None
+    else:
+        mode = to_int(value)
+    if not 0 <= mode <= 0o7777:
+        raise ValueError(f"mode {value} is out of range; write e.g. 0440")
+    return mode
 
 
 def read_service(name: str, tree: Tree, project_dir: str, lookup: Lookup) -> Service:

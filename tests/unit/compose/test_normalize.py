@@ -108,10 +108,11 @@ secrets:
 configs:
   app: {content: "hello"}
 """
+FULL_ENV = shell(CERT="-----BEGIN CERTIFICATE-----")  # the `cert` secret's variable
 
 
 def test_every_supported_key() -> None:
-    web = project(FULL).services["web"]
+    web = project(FULL, env=FULL_ENV).services["web"]
     assert web.image == "busybox"
     assert web.build == Build(
         "/project/web", "Dockerfile.dev", "FROM scratch", {"VERSION": "1"}, "prod", {"a": "b"}
@@ -173,7 +174,7 @@ def test_every_supported_key() -> None:
 
 
 def test_defaults_and_project_resources() -> None:
-    p = project(FULL)
+    p = project(FULL, env=FULL_ENV)
     db = p.services["db"]
     assert db.networks == (ServiceNetwork("default"),)
     assert (db.restart, db.replicas, db.command, db.healthcheck) == (

@@ -8,12 +8,12 @@ from dockyard.compose.hash import config_hash
 from dockyard.compose.serialize import project_data, to_json, to_yaml
 
 from .helpers import project
-from .test_normalize import FULL
+from .test_normalize import FULL, FULL_ENV
 
 
 def test_yaml_output_loads_back_into_the_same_project() -> None:
-    original = project(FULL)
-    again = project(to_yaml(original))
+    original = project(FULL, env=FULL_ENV)
+    again = project(to_yaml(original), env=FULL_ENV)
     assert dict(again.services) == dict(original.services)
     assert dict(again.networks) == dict(original.networks)
     assert dict(again.volumes) == dict(original.volumes)
@@ -24,7 +24,7 @@ def test_yaml_output_loads_back_into_the_same_project() -> None:
 
 
 def test_json_output_is_the_same_data() -> None:
-    original = project(FULL)
+    original = project(FULL, env=FULL_ENV)
     assert json.loads(to_json(original)) == project_data(original)
 
 
@@ -38,4 +38,4 @@ def test_defaults_are_left_out() -> None:
 
 
 def test_output_is_deterministic() -> None:
-    assert to_yaml(project(FULL)) == to_yaml(project(FULL))
+    assert to_yaml(project(FULL, env=FULL_ENV)) == to_yaml(project(FULL, env=FULL_ENV))
