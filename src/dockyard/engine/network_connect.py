@@ -32,6 +32,7 @@ def connect_container(
             f"container {row.name} uses --network {mode}: it cannot join other networks"
         )
     net = engine.networks.get(network)
+    engine.networks.check_request(net.name, ip, ip6)
     settings = dict(row.config.get("NetworkSettings") or {})
     networks = dict(settings.get("Networks") or {})
     if net.name in networks:

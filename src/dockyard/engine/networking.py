@@ -92,7 +92,8 @@ def endpoint_doc(net: Network, ep: Endpoint) -> dict[str, Any]:
 
 
 def check_networks(engine: Engine, networks: Sequence[NetworkAttachment]) -> None:
-    """Every named network exists (the default one is made on first use)."""
+    """Every named network exists (the default one is made on first use) and takes the
+    addresses asked with `--ip`/`--ip6`."""
     for n in networks:
         if n.name == DEFAULT_NETWORK:
             continue
@@ -102,6 +103,7 @@ def check_networks(engine: Engine, networks: Sequence[NetworkAttachment]) -> Non
             raise NotFound(
                 f"network {n.name} not found: create it with `dockyard network create`"
             ) from None
+        engine.networks.check_request(n.name, n.ipv4, n.ipv6)
 
 
 def connect(engine: Engine, row: ContainerRow) -> dict[str, Any]:

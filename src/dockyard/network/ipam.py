@@ -251,6 +251,14 @@ def allocate(
     return ip
 
 
+def leased(conn: sqlite3.Connection, network_id: str, version: int) -> list[AnyAddr]:
+    """The addresses of one family leased on a network now."""
+    rows = conn.execute(
+        f"SELECT ip FROM {_LEASE_TABLE[version]} WHERE network_id = ?", (network_id,)
+    ).fetchall()
+    return [ipaddress.ip_address(row["ip"]) for row in rows]
+
+
 def release(conn: sqlite3.Connection, network_id: str, container_id: str) -> None:
     """Give the container's leases (both families) on the network back; none is fine."""
     for table in _LEASE_TABLE.values():

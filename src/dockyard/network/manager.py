@@ -339,6 +339,36 @@ class NetworkManager:
             self._rewrite_hosts(conn, self._neighbours(conn, net.id) | {container_id})
         return ep
 
+    def check_request(self, network: str, ip: str | None, ip6: str | None) -> None:
+        """Check `--ip`/`--ip6` for a network at create time, so a bad or taken address fails
+        before a container exists; `attach` checks again inside its transaction."""
+        if not ip and not ip6:
+            return
+        with self.db.transaction() as conn:
+            net = store.find_network(conn, network)
+            if ip:
+                ipam.check_requested(
+                    net.name,
+                    ipaddress.IPv4Network(net.subnet),
+                    ipaddress.IPv4Address(net.gateway),
+                    ipam.parse_ip(ip, "--ip"),
+                    ipam.leased(conn, net.id, 4),
+                )
+            if ip6:
+                wanted = ipam.parse_ip6(ip6, "--ip6")
+                if not net.subnet6:
+                    raise InvalidArgument(
+                        f"--ip6 {ip6}: network {net.name} has no IPv6; "
+                        "use a network created with --ipv6"
+                    )
+                ipam.check_requested(
+                    net.name,
+                    ipaddress.IPv6Network(net.subnet6),
+                    ipaddress.IPv6Address(net.gateway6),
+                    wanted,
+                    ipam.leased(conn, net.id, 6),
+                )
+
     def detach(self, network: str, container_id: str) -> None:
         """Unplug the container from the network and release its IP and ports there."""
         with self.db.transaction() as conn:

@@ -123,7 +123,13 @@ def test_bad_v6_input_is_one_line_and_makes_nothing(dockyard: Dockyard) -> None:
                         "busybox", "sleep", "60")  # fmt: skip
         assert proc.returncode != 0 and message in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-        dockyard("rm", "-f", "two")
+        assert "two" not in dockyard("ps", "-a", "--format", "{{.Names}}").stdout.split()
+    # network connect checks --ip6 before it records anything, for a stopped container too.
+    dockyard("create", "--name", "idle", "busybox", "true", check=True)
+    proc = dockyard("network", "connect", "--ip6", taken, "v6a", "idle")
+    assert proc.returncode != 0 and "already in use" in proc.stderr
+    nets = dockyard.json("inspect", "idle")[0]["NetworkSettings"]["Networks"]
+    assert "v6a" not in nets
     names = dockyard("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert "v6b" not in names and "n1" not in names
 
