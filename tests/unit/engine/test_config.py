@@ -193,6 +193,7 @@ def test_docker_shapes() -> None:
         "Timeout": 5_000_000_000,
         "StartPeriod": 0,
         "Retries": 3,
+        "StartInterval": 0,
     }
     assert h["PortBindings"] == {
         "80/tcp": [{"HostIp": "", "HostPort": "8080"}, {"HostIp": "127.0.0.1", "HostPort": ""}]

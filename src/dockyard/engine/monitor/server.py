@@ -27,6 +27,7 @@ from typing import Any
 
 from dockyard.engine.logs import now_rfc3339
 from dockyard.engine.monitor import supervisor
+from dockyard.engine.monitor.netagent import NetAgent
 from dockyard.engine.monitor.policy import (
     RestartPolicy,
     record_probe,
@@ -68,6 +69,10 @@ class Monitor:
     delays: dict[str, float] = field(default_factory=dict)
     forced_restarts: set[str] = field(default_factory=set)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
+    net: NetAgent = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.net = NetAgent(self.engine.paths.root)
 
     # ---- timers -------------------------------------------------------------------------------
 
@@ -88,7 +93,13 @@ class Monitor:
     def serve(self, listener: socket.socket) -> None:
         listener.setblocking(False)
         self.sel.register(listener, selectors.EVENT_READ, self._accept)
-        self.recover()
+        try:
+            self.recover()
+            self._loop()
+        finally:
+            self.net.close()
+
+    def _loop(self) -> None:
         idle_since: float | None = None
         while True:
             timeout = 1.0
@@ -100,6 +111,7 @@ class Monitor:
                 except Exception:  # a bug must not take every container's monitor down
                     log_exception("event handler")
             self._run_timers()
+            self.net.reap_if_idle(time.monotonic())
             busy = self.running or self.timers or self.clients
             if busy:
                 idle_since = None
@@ -202,7 +214,7 @@ class Monitor:
     def start(self, cid: str, stdin_fd: int | None, restart: bool = False) -> None:
         if cid in self.running:
             return
-        running = supervisor.launch(self.engine, cid, stdin_fd)
+        running = supervisor.launch(self.engine, cid, stdin_fd, self.net)
         self.running[cid] = running
         fields: dict[str, Any] = {
             "status": "running",
@@ -272,7 +284,7 @@ class Monitor:
         self.sel.unregister(running.pidfd)
         code = supervisor.exit_status(running)
         self._drain(running)
-        oom = supervisor.cleanup(self.engine, running)
+        oom = supervisor.cleanup(self.engine, running, self.net)
         del self.running[cid]
         row = self.engine.containers.get(cid)
         policy = RestartPolicy.from_host_config(row.config.get("HostConfig") or {})
@@ -467,10 +479,7 @@ class Monitor:
             if row.status in ("running", "restarting", "paused")
         ]
         if any(supervisor.bridged(row.config) for row in live):
-            # Only then: network code is big, and a monitor with no bridged container needs none.
-            from dockyard.engine.networking import restore_networks
-
-            restore_networks(self.engine)
+            self.net.restore()
         for row in live:
             cdir = ContainerDir(self.engine.paths.runtime_root, row.id)
             try:
@@ -493,7 +502,7 @@ class Monitor:
             elif row.status == "restarting":
                 self.later(0, functools.partial(self._restart, row.id))
             else:
-                supervisor.release(self.engine, row.id)
+                supervisor.release(self.engine, row.id, self.net)
                 policy = RestartPolicy.from_host_config(row.config.get("HostConfig") or {})
                 # As Docker's daemon at start: `always`/`unless-stopped` containers that were
                 # running come back (after a reboot, or a monitor killed with its containers).

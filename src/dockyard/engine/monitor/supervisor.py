@@ -7,6 +7,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from dockyard.engine.logs import LogWriter
 from dockyard.engine.monitor.policy import Healthcheck
@@ -48,6 +49,31 @@ def _log_options(config: dict[str, object]) -> tuple[int, int]:
     return size, files
 
 
+class Networker(Protocol):
+    """Who plugs containers into their networks: the monitor's agent, or this process."""
+
+    def connect(self, container_id: str) -> dict[str, Any]: ...
+
+    def disconnect(self, container_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class InProcess:
+    """Network work in the calling process (the CLI: it has the network code loaded anyway)."""
+
+    engine: Engine
+
+    def connect(self, container_id: str) -> dict[str, Any]:
+        from dockyard.engine.networking import connect
+
+        return connect(self.engine, self.engine.containers.get(container_id))
+
+    def disconnect(self, container_id: str) -> None:
+        from dockyard.engine.networking import disconnect
+
+        disconnect(self.engine, container_id)
+
+
 def bridged(config: dict[str, object]) -> bool:
     """Whether the container joins bridge networks (the only ones that need network code)."""
     # Network code (pyroute2: ~13 MB, ~90 ms) is imported only for containers that need it: the
@@ -57,7 +83,7 @@ def bridged(config: dict[str, object]) -> bool:
     return uses_bridge(str(host.get("NetworkMode") or ""))
 
 
-def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
+def launch(engine: Engine, container_id: str, stdin_fd: int | None, net: Networker) -> Running:
     """Mount the root, create and start the runtime container with piped (or pty) output."""
     paths = engine.paths
     row = engine.containers.get(container_id)
@@ -85,9 +111,7 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
             streams = {out_r: "stdout", err_r: "stderr"}
             stdio = (stdin, out_w, err_w)
         if on_bridge:
-            from dockyard.engine.networking import connect
-
-            settings = connect(engine, row)
+            settings = net.connect(container_id)
             config = dict(row.config, NetworkSettings=settings)
             engine.containers.update(container_id, config=config)
         opts = CreateOptions(bundle=paths.bundle(container_id), stdio=stdio, console=theirs)
@@ -116,9 +140,7 @@ def launch(engine: Engine, container_id: str, stdin_fd: int | None) -> Running:
         if created:
             delete_container(paths.runtime_root, container_id, force=True)
         if on_bridge:
-            from dockyard.engine.networking import disconnect
-
-            disconnect(engine, container_id)
+            net.disconnect(container_id)
         unmount(rootfs)
         raise
     finally:
@@ -157,7 +179,7 @@ def exit_status(running: Running) -> int:
     return os.WEXITSTATUS(status)
 
 
-def cleanup(engine: Engine, running: Running) -> bool:
+def cleanup(engine: Engine, running: Running, net: Networker) -> bool:
     """Close its pipes, delete the runtime container and unmount; returns whether it was OOM."""
     oom = ContainerCgroup.existing(running.cgroup_path).oom_kill_count() > 0
     for fd in list(running.streams):
@@ -166,15 +188,13 @@ def cleanup(engine: Engine, running: Running) -> bool:
     os.close(running.pidfd)
     if running.log is not None:
         running.log.close()
-    release(engine, running.id)
+    release(engine, running.id, net)
     return oom
 
 
-def release(engine: Engine, container_id: str) -> None:
+def release(engine: Engine, container_id: str, net: Networker | None = None) -> None:
     """Delete the runtime container (if any), unplug its networks, unmount; idempotent."""
     delete_container(engine.paths.runtime_root, container_id, force=True)
     if engine.paths.netns(container_id).exists():
-        from dockyard.engine.networking import disconnect
-
-        disconnect(engine, container_id)
+        (net or InProcess(engine)).disconnect(container_id)
     unmount(engine.paths.rootfs(container_id))
