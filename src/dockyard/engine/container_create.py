@@ -23,12 +23,12 @@ from dockyard.engine.config import (
     process_args,
 )
 from dockyard.engine.names import new_id, random_name, validate_name
+from dockyard.engine.network_mode import uses_bridge
 from dockyard.engine.networking import (
     check_networks,
     desired_networks,
     netns_path,
     settings_doc,
-    uses_bridge,
 )
 from dockyard.engine.options import PortBinding
 from dockyard.engine.service import Engine

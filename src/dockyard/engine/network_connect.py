@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dockyard.engine.network_mode import uses_bridge
 from dockyard.engine.networking import (
     DEFAULT_NETWORK,
     endpoint_doc,
     ipam_config,
     netns_path,
-    uses_bridge,
 )
 from dockyard.engine.service import Engine
 from dockyard.errors import Conflict, InvalidArgument, NotFound

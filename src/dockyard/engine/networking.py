@@ -24,13 +24,8 @@ if TYPE_CHECKING:
 DEFAULT_NETWORK = "dockyard0"
 
 
-def uses_bridge(mode: str) -> bool:
-    """Modes that need the network layer: the default bridge or a user-defined network."""
-    return mode not in ("none", "host") and not mode.startswith("container:")
-
-
 def netns_path(engine: Engine, container_id: str) -> Path:
-    return engine.paths.root / "netns" / container_id
+    return engine.paths.netns(container_id)
 
 
 def desired_networks(
