@@ -26,9 +26,11 @@ AnyAddr = IPv4Addr | IPv6Addr
 Addr = TypeVar("Addr", IPv4Addr, IPv6Addr)
 Net = TypeVar("Net", IPv4Net, IPv6Net)
 
-# Like Docker's default address pools, but above 10.88/16 so the host's 172.17/16 stays alone.
-DEFAULT_BRIDGE_SUBNET = "10.88.0.0/16"
-DEFAULT_POOL = "10.89.0.0/16"
+# Clear of both peers' defaults, which share hosts with us: Docker's bridge and pools are
+# 172.17-31/16 and 192.168/16; podman's default network is 10.88/16 and its pools 10.89/16 and up
+# (podman does not check routes for its default network, so sharing 10.88/16 cut podman off).
+DEFAULT_BRIDGE_SUBNET = "10.66.0.0/16"
+DEFAULT_POOL = "10.67.0.0/16"
 DEFAULT_POOL_PREFIX = 24
 # `--ipv6` without a v6 subnet: a /64 out of a ULA /48 (RFC 4193: fd + 40-bit global ID) whose
 # global ID is derived from the root, so two roots on one host pick from different /48s.
@@ -65,7 +67,7 @@ def parse_subnet(text: str) -> IPv4Net:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError:
         raise InvalidArgument(
-            f"invalid subnet {text!r}: give an IPv4 CIDR with no host bits, like 10.89.3.0/24"
+            f"invalid subnet {text!r}: give an IPv4 CIDR with no host bits, like 10.67.3.0/24"
         ) from None
     if not isinstance(net, IPv4Net):
         raise InvalidArgument(
