@@ -84,6 +84,8 @@ def teardown(engines: list[Engine]) -> None:
         if engine.name == "podman":
             engine("rmi", "-af", check=False)
             engine("system", "reset", "--force", check=False)
+        else:  # its bridge and nft tables would outlive the temporary root
+            engine("network", "rm", "dockyard0", check=False)
 
 
 def alternate(
