@@ -51,7 +51,8 @@ def test_built_image_runs_the_same_in_podman(
             "app/a.txt": "a\n",
             "app/b.txt": "b\n",
             "Dockerfile": "FROM busybox\nCOPY app /app\nRUN echo dockyard > /etc/built-by"
-            " && echo runner:x:1234:1234::/app:/bin/sh >> /etc/passwd\nENV GREETING=hello\nWORKDIR /app\nUSER runner\n"
+            " && echo runner:x:1234:1234::/app:/bin/sh >> /etc/passwd\n"
+            "ENV GREETING=hello\nWORKDIR /app\nUSER runner\n"
             f'CMD ["sh", "-c", "{SCRIPT}"]\n',
         },
     )

@@ -31,7 +31,13 @@ def test_without_start_interval_the_interval_is_kept() -> None:
 
 def test_start_interval_read_from_docker_config_in_nanoseconds() -> None:
     check = Healthcheck.from_config(
-        {"Healthcheck": {"Test": ["CMD", "true"], "StartPeriod": 10**10, "StartInterval": 2 * 10**8}}
+        {
+            "Healthcheck": {
+                "Test": ["CMD", "true"],
+                "StartPeriod": 10**10,
+                "StartInterval": 2 * 10**8,
+            }
+        }
     )
     assert check is not None
     assert check.start_interval == 0.2
