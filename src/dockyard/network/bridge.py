@@ -14,13 +14,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-from pyroute2 import IPRoute  # type: ignore[import-untyped]
-from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import KernelError, NotFound
 from dockyard.kernel.constants import CLONE_NEWNET
 from dockyard.kernel.syscall import LinuxSyscall, Syscall
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute  # type: ignore[import-untyped]
+
+
+def _netlink_error() -> type[Any]:
+    # pyroute2 costs ~90 ms and ~13 MB to import: only code that talks netlink loads it, so
+    # listing or inspecting networks (and the monitor) never does.
+    from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+    return NetlinkError  # type: ignore[no-any-return]
+
 
 IFNAMSIZ = 15
 AF_INET6 = 10
@@ -59,10 +69,12 @@ def mac_for(ip: str) -> str:
 
 @contextmanager
 def _netlink(op: str, what: str) -> Iterator[IPRoute]:
+    from pyroute2 import IPRoute
+
     try:
         with IPRoute() as ipr:
             yield ipr
-    except NetlinkError as exc:
+    except _netlink_error() as exc:
         raise KernelError(op, what, exc.code) from exc
 
 
@@ -82,7 +94,7 @@ def _add_addr(ipr: IPRoute, idx: int | None, address: str, prefixlen: int) -> No
     extra = {"flags": IFA_F_NODAD} if ":" in address else {}
     try:
         ipr.addr("add", index=idx, address=address, prefixlen=prefixlen, **extra)
-    except NetlinkError as exc:
+    except _netlink_error() as exc:
         if exc.code != errno.EEXIST:
             raise
 
@@ -118,7 +130,7 @@ def delete_link(name: str) -> None:
             return
         try:
             ipr.link("del", index=idx)
-        except NetlinkError as exc:
+        except _netlink_error() as exc:
             if exc.code != errno.ENODEV:
                 raise
 
