@@ -254,6 +254,11 @@ def up(args: argparse.Namespace, root: Path) -> int:
     if args.build and args.no_build:
         raise InvalidArgument("--build and --no-build are incompatible; pick one")
     client = _client(root)
+    if not args.dry_run:
+        from dockyard.engine.monitor.client import prewarm
+        from dockyard.engine.paths import EnginePaths
+
+        prewarm(EnginePaths(root), network=True)  # it starts while we plan and create
     options = UpOptions(
         services=tuple(args.services),
         force_recreate=args.force_recreate,

@@ -251,9 +251,12 @@ def run_from_args(engine: Engine, args: argparse.Namespace) -> int:
     """`run`: create, start, and (unless detached) stream output and return the exit code."""
     from dockyard.cli.attach import stream_until_exit
     from dockyard.engine.container_start import start_container
+    from dockyard.engine.monitor.client import prewarm
+    from dockyard.engine.network_mode import uses_bridge
     from dockyard.errors import DockyardError
     from dockyard.runtime.errors import ExecutableNotFound, ExecutableNotRunnable
 
+    prewarm(engine.paths, network=uses_bridge(args.network))
     row = create_from_args(engine, args)
     stdin_fd = None
     if args.interactive and not args.tty and not args.detach:

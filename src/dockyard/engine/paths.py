@@ -57,6 +57,11 @@ class EnginePaths:
         return self.root / "monitor.log"
 
     @property
+    def monitor_spawned(self) -> Path:
+        """Touched when a CLI starts a monitor: others wait for that one instead of racing."""
+        return self.root / "monitor.spawned"
+
+    @property
     def volumes(self) -> Path:
         return self.root / "volumes"
 

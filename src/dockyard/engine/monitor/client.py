@@ -27,17 +27,38 @@ _ERRORS: dict[str, type[DockyardError]] = {
 }
 
 
-def _spawn(paths: EnginePaths) -> None:
+def _spawn(paths: EnginePaths, warm_network: bool = False) -> None:
     paths.root.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "dockyard.engine.monitor.server", str(paths.root)]
+    paths.monitor_spawned.touch()
     with open(paths.monitor_log, "ab") as log:
         subprocess.Popen(
-            [sys.executable, "-m", "dockyard.engine.monitor.server", str(paths.root)],
+            [*argv, "--warm-network"] if warm_network else argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
             close_fds=True,
         )
+
+
+def prewarm(paths: EnginePaths, network: bool) -> None:
+    """Have the monitor (and, for bridged containers, its network agent) start now.
+
+    A caller that will ask for a start calls this first: the interpreters start while it loads,
+    checks and records its containers, instead of after. Nothing is waited for.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(str(paths.monitor_socket))
+        if network:
+            sock.sendall(b'{"op": "warm"}\n')
+    except (FileNotFoundError, ConnectionRefusedError):
+        _spawn(paths, warm_network=network)
+    except OSError:
+        pass  # the request that follows reports a broken monitor
+    finally:
+        sock.close()
 
 
 class MonitorConnection:
@@ -47,22 +68,27 @@ class MonitorConnection:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._buf = b""
         deadline = time.monotonic() + timeout
-        spawned_at = 0.0
+        spawned_at: float | None = None
         while True:
             try:
                 self.sock.connect(str(paths.monitor_socket))
                 return
             except (FileNotFoundError, ConnectionRefusedError):
                 pass
-            now = time.monotonic()
-            if now > deadline:
+            if spawned_at is None:
+                # A monitor another CLI (or our prewarm) started a moment ago is still starting.
+                try:
+                    spawned_at = paths.monitor_spawned.stat().st_mtime
+                except FileNotFoundError:
+                    spawned_at = 0.0
+            if time.monotonic() > deadline:
                 self.sock.close()
                 raise Unavailable(
                     f"the container monitor for {paths.root} did not start: see {paths.monitor_log}"
                 )
-            if now - spawned_at > 1.0:
+            if time.time() - spawned_at > 1.0:
                 _spawn(paths)
-                spawned_at = now
+                spawned_at = time.time()
             time.sleep(0.005)
 
     def send(self, fds: list[int] | None = None, **message: Any) -> None:
@@ -111,4 +137,4 @@ def request(paths: EnginePaths, **message: Any) -> dict[str, Any]:
         conn.close()
 
 
-__all__ = ["MonitorConnection", "check", "os", "request"]
+__all__ = ["MonitorConnection", "check", "os", "prewarm", "request"]

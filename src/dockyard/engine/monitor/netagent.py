@@ -38,16 +38,24 @@ class NetAgent:
 
     def connect(self, container_id: str) -> dict[str, Any]:
         """Plug the container into its networks; returns its `NetworkSettings`."""
-        settings: dict[str, Any] = self._call("connect", container_id)["settings"]
+        settings: dict[str, Any] = self._call("connect", id=container_id)["settings"]
         return settings
 
     def disconnect(self, container_id: str) -> None:
         """Unpublish, unplug and remove the container's netns; idempotent."""
-        self._call("disconnect", container_id)
+        self._call("disconnect", id=container_id)
 
     def restore(self) -> None:
         """After a reboot: bridges and rules back for the containers still running."""
-        self._call("restore", "")
+        self._call("restore")
+
+    def create_network(self, spec: dict[str, Any]) -> None:
+        """`NetworkManager.create(**spec)` (for Compose, whose CLI then needs no netlink)."""
+        self._call("network-create", spec=spec)
+
+    def remove_network(self, name: str) -> None:
+        """`NetworkManager.remove(name)`."""
+        self._call("network-remove", name=name)
 
     def reap_if_idle(self, now: float) -> None:
         """Let the agent go once it has been idle for `IDLE_EXIT` seconds."""
@@ -64,12 +72,16 @@ class NetAgent:
             os.waitpid(self._pid, 0)
         self._pid = 0
 
-    def _call(self, op: str, container_id: str) -> dict[str, Any]:
+    def spawn(self) -> None:
+        """Start the agent now if it is not running (it imports while we do other work)."""
         if self._sock is None:
             self._spawn()
+
+    def _call(self, op: str, **fields: Any) -> dict[str, Any]:
+        self.spawn()
         assert self._sock is not None
         try:
-            self._sock.sendall(json.dumps({"op": op, "id": container_id}).encode() + b"\n")
+            self._sock.sendall(json.dumps({"op": op, **fields}).encode() + b"\n")
             reply = _read_line(self._sock)
         except OSError as e:
             self.close()
@@ -128,13 +140,17 @@ def serve(root: Path, sock: socket.socket) -> int:
         request = json.loads(line)
         reply: dict[str, Any] = {"ok": True}
         try:
-            cid = str(request["id"])
-            if request["op"] == "connect":
+            op, cid = request["op"], str(request.get("id", ""))
+            if op == "connect":
                 reply["settings"] = networking.connect(engine, engine.containers.get(cid))
-            elif request["op"] == "disconnect":
+            elif op == "disconnect":
                 networking.disconnect(engine, cid)
-            elif request["op"] == "restore":
+            elif op == "restore":
                 networking.restore_networks(engine)
+            elif op == "network-create":
+                engine.networks.create(**request["spec"])
+            elif op == "network-remove":
+                engine.networks.remove(str(request["name"]))
         except DockyardError as e:
             reply = {"error": str(e), "kind": type(e).__name__}
         except Exception as e:  # reported to the monitor, which logs it; the agent goes on

@@ -180,6 +180,14 @@ class Monitor:
         cid = str(msg.get("id", ""))
         if op == "ping":
             self._reply(client, ok=True, pid=os.getpid())
+        elif op == "warm":  # a start on a bridge network follows: no reply, the caller is gone
+            self.net.spawn()
+        elif op == "network-create":
+            self.net.create_network(dict(msg["spec"]))
+            self._reply(client, ok=True)
+        elif op == "network-remove":
+            self.net.remove_network(str(msg["name"]))
+            self._reply(client, ok=True)
         elif op == "start":
             if msg.get("attach"):
                 client.watching = cid
@@ -535,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m dockyard.engine.monitor.server ROOT`: serve one root until idle."""
     args = sys.argv[1:] if argv is None else argv
     engine = Engine(Path(args[0]))
+    warm_network = "--warm-network" in args[1:]
     paths = engine.paths
     lock = os.open(paths.monitor_lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
@@ -549,7 +558,10 @@ def main(argv: list[str] | None = None) -> int:
     listener.bind(str(paths.monitor_socket))
     listener.listen(64)
     try:
-        Monitor(engine).serve(listener)
+        monitor = Monitor(engine)
+        if warm_network:
+            monitor.net.spawn()
+        monitor.serve(listener)
     finally:
         with contextlib.suppress(FileNotFoundError):
             paths.monitor_socket.unlink()
