@@ -66,6 +66,7 @@ def build(command: str, parser: argparse.ArgumentParser) -> Handler:
         exit_code_from=None,
         timeout=None,
         dry_run=False,
+        renew_anon_volumes=False,
     )
     p.add_argument("--build", action="store_true")
     p.add_argument("--no-build", action="store_true")

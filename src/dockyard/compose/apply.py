@@ -192,7 +192,8 @@ class Applier:
 
     # ---- services ---------------------------------------------------------------------------
     def _step(self, step: ServiceStep, futures: Mapping[str, Future[None]]) -> None:
-        for dep in step.waits:
+        # `create` starts nothing, so there is nothing to wait for (a dependency's health).
+        for dep in step.waits if self.options.start else ():
             self._wait_for(step.service, dep, futures)
         for action in step.actions:
             if action.kind is Kind.CREATE:

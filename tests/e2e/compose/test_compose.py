@@ -341,3 +341,15 @@ def test_policy_restart_of_a_dependency_restarts_dependents(
         assert time.monotonic() < deadline, state
         time.sleep(0.2)
     dockyard(*compose, "down", "-t", "1", check=True)
+
+
+def test_create_makes_containers_that_start_later(dockyard: Dockyard, project: Path) -> None:
+    write(project, STACK)
+    compose(dockyard, project, "create")
+    ps = dockyard.json(
+        "compose", "-f", str(project / "compose.yaml"), "ps", "-a", "--format", "json"
+    )
+    assert {(c["Service"], c["State"]) for c in ps} == {("cache", "created"), ("web", "created")}
+    compose(dockyard, project, "start")
+    assert compose(dockyard, project, "ps", "--services").split() == ["cache", "web"]
+    compose(dockyard, project, "down", "-v")
