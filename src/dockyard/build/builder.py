@@ -657,8 +657,11 @@ class Builder:
         config = dict(state.config)
         if self.options.labels:
             config["Labels"] = {**(config.get("Labels") or {}), **self.options.labels}
+        # The newest step time, not now: a fully cached rebuild gives the same image id.
+        # SOURCE_DATE_EPOCH, when set, still fixes it (created_time returns it).
+        created = created_time() if self.epoch is not None else state.latest_created()
         doc = {
-            "created": created_time(),
+            "created": created or created_time(),
             "architecture": _go_arch(),
             "os": "linux",
             "config": config,

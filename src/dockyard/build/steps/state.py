@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,3 +47,29 @@ class ImageState:
             entry["empty_layer"] = True
         layers = self.layers + ((layer,) if layer is not None else ())
         return replace(self, key=key, layers=layers, history=(*self.history, entry))
+
+    def latest_created(self) -> str | None:
+        """The newest history `created` (None when there is none readable).
+
+        Cached steps keep the time recorded when they ran, so an image built wholly from
+        the cache gets the same `created`, hence the same config bytes and id (as BuildKit).
+        """
+        newest: tuple[datetime.datetime, str] | None = None
+        for entry in self.history:
+            text = entry.get("created")
+            if not isinstance(text, str):
+                continue
+            when = _parse_time(text)
+            if when is not None and (newest is None or when > newest[0]):
+                newest = (when, text)
+        return newest[1] if newest else None
+
+
+def _parse_time(text: str) -> datetime.datetime | None:
+    """An RFC 3339 time as an aware datetime (fromisoformat cuts Go's nanoseconds)."""
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    # A base image's time without a zone is taken as UTC, so all compare.
+    return when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
