@@ -45,14 +45,7 @@ from dockyard.build.steps import copy_step
 from dockyard.build.steps.config_step import apply_config, created_by, is_config_only
 from dockyard.build.steps.copy_plan import CopyEntry, CopyPlanner, plan_sources, write_entries
 from dockyard.build.steps.fetch import download
-from dockyard.build.steps.rootfs import (
-    StepRoot,
-    ensure_dir,
-    read_ids,
-    step_root,
-    supplementary_gids,
-    user_name,
-)
+from dockyard.build.steps.rootfs import StepRoot, ensure_dir, image_user, read_ids, step_root
 from dockyard.build.steps.run_mounts import (
     CACHE_MOUNTS,
     MountContext,
@@ -474,18 +467,16 @@ class Builder:
     ) -> RunSettings:
         workdir = state.config.get("WorkingDir") or "/"
         user = state.config.get("User") or "0"
-        uid, gid = read_ids(root.rootfs, user)
-        name = user.partition(":")[0]
-        name = user_name(root.rootfs, uid) or name if name.isdigit() else name
+        resolved = image_user(root.rootfs, user)
         if workdir != "/":
             ensure_dir(root.rootfs, workdir)
         return RunSettings(
             args=tuple(args),
             env=env,
             cwd=workdir,
-            uid=uid,
-            gid=gid,
-            additional_gids=supplementary_gids(root.rootfs, name, gid),
+            uid=resolved.uid,
+            gid=resolved.gid,
+            additional_gids=resolved.additional_gids,
             network=network,
             hostname="buildkitsandbox",
             cgroup_parent=os.environ.get("DOCKYARD_CGROUP_PARENT") or "/dockyard",

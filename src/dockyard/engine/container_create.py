@@ -40,10 +40,10 @@ from dockyard.engine.spec import (
     validate_resources,
 )
 from dockyard.engine.store import ContainerRow
-from dockyard.engine.users import resolve_user
 from dockyard.engine.volumes import Volume
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.image.store import ImageRecord
+from dockyard.image.users import resolve_user
 
 TINI = ("/usr/bin/tini-static", "/usr/bin/tini")
 

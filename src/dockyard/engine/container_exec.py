@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dockyard.engine.service import Engine
-from dockyard.engine.users import resolve_user
 from dockyard.errors import Conflict
+from dockyard.image.users import resolve_user
 
 
 def exec_in_container(

@@ -23,6 +23,8 @@ from dockyard.engine.config import (
 from dockyard.engine.envfile import merge_env
 from dockyard.engine.options import MountType, parse_security_opt, security_settings
 from dockyard.errors import InvalidArgument
+from dockyard.image.users import ResolvedUser
+from dockyard.oci.defaults import DEFAULT_DEVICE_RULES
 from dockyard.oci.runtime_spec import (
     CPU,
     Capabilities,
@@ -42,6 +44,8 @@ OCI_VERSION = "1.2.0"
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INIT_PATH_IN_CONTAINER = "/dev/init"
 CPU_PERIOD = 100_000  # µs; --cpus N becomes quota N * period (moby)
+
+_ROOT = ResolvedUser()  # uid 0, gid 0
 
 # moby oci/defaults.go; /sys/devices/virtual/powercap since Docker 20.10 (CVE-2020-8694).
 MASKED_PATHS: tuple[str, ...] = (
@@ -97,15 +101,6 @@ class ResolvedDevice:
     permissions: str = "rwm"
 
 
-@dataclass(frozen=True)
-class ResolvedUser:
-    """The process's uid, gid and supplementary groups, resolved against the image's files."""
-
-    uid: int = 0
-    gid: int = 0
-    additional_gids: tuple[int, ...] = ()
-
-
 def host_device(
     path_on_host: str, path_in_container: str, permissions: str = "rwm"
 ) -> ResolvedDevice:
@@ -153,24 +148,6 @@ def _default_mounts(shm_size: int) -> list[Mount]:
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
          "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm_size}"]},
     ]  # fmt: skip
-
-
-# The device cgroup rules of moby's default spec plus runc's always-allowed full, ptys and tun
-# (the runtime creates /dev/full with the other default devices).
-_DEFAULT_DEVICE_RULES: tuple[DeviceCgroup, ...] = (
-    {"allow": False, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},  # zero
-    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},  # null
-    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},  # urandom
-    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},  # random
-    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},  # full
-    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},  # tty
-    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},  # console
-    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},  # ptmx
-    {"allow": True, "type": "c", "major": 136, "access": "rwm"},  # /dev/pts/*
-    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},  # net/tun
-    {"allow": False, "type": "c", "major": 10, "minor": 229, "access": "rwm"},  # fuse
-)
 
 
 def capability_set(
@@ -312,7 +289,7 @@ def _resources(cfg: ContainerConfig, devices: Sequence[ResolvedDevice]) -> Resou
     if host.privileged:
         res["devices"] = [{"allow": True, "access": "rwm"}]
     else:
-        rules: list[DeviceCgroup] = [DeviceCgroup(**r) for r in _DEFAULT_DEVICE_RULES]
+        rules: list[DeviceCgroup] = [DeviceCgroup(**r) for r in DEFAULT_DEVICE_RULES]
         for d in devices:
             rules.append(
                 {"allow": True, "type": d.type, "major": d.major, "minor": d.minor,
@@ -381,7 +358,7 @@ def build_spec(
     rootfs: str,
     mounts: Sequence[ResolvedMount] = (),
     hostname: str,
-    user: ResolvedUser = ResolvedUser(),
+    user: ResolvedUser = _ROOT,
     resolv_conf: str | None = None,
     hosts: str | None = None,
     hostname_file: str | None = None,

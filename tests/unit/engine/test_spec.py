@@ -15,11 +15,11 @@ from dockyard.engine.spec import (
     READONLY_PATHS,
     ResolvedDevice,
     ResolvedMount,
-    ResolvedUser,
     build_spec,
     host_device,
 )
 from dockyard.errors import InvalidArgument
+from dockyard.image.users import ResolvedUser
 from dockyard.oci.runtime_spec import Mount, Spec
 from dockyard.runtime.capabilities import CAPABILITY_NAMES, DEFAULT_CAPABILITIES
 from dockyard.runtime.config import validate_spec

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dockyard.errors import InvalidArgument, NotFound
+from dockyard.errors import InvalidArgument
+from dockyard.image.users import ResolvedUser, resolve_user
 from dockyard.storage.mount import mount_snapshot, unmount
 from dockyard.storage.snapshots import MountSpec
 
@@ -119,59 +120,12 @@ def ensure_dir(root: Path, path: str, uid: int = 0, gid: int = 0) -> Path:
     return target
 
 
+def image_user(root: Path, spec: str) -> ResolvedUser:
+    """`user[:group]` (names or numbers) resolved against the image's own passwd and group."""
+    return resolve_user(spec, secure_join(root, "etc/passwd"), secure_join(root, "etc/group"))
+
+
 def read_ids(root: Path, spec: str) -> tuple[int, int]:
-    """`user[:group]` (names or numbers) → (uid, gid) using the image's /etc/passwd and group."""
-    user, _, group = spec.partition(":")
-    uid = gid = None
-    if user.isdigit():
-        uid = int(user)
-    else:
-        entry = _lookup(root, "etc/passwd", user)
-        if entry is None:
-            raise NotFound(f"unable to find user {user}: no matching entry in the image's passwd")
-        uid, gid = int(entry[2]), int(entry[3])
-    if group:
-        if group.isdigit():
-            gid = int(group)
-        else:
-            entry = _lookup(root, "etc/group", group)
-            if entry is None:
-                raise NotFound(
-                    f"unable to find group {group}: no matching entry in the image's group"
-                )
-            gid = int(entry[2])
-    elif gid is None:
-        # A numeric uid takes its passwd entry's group if any, else the same number.
-        entry = next((e for e in _entries(root, "etc/passwd") if e[2] == user), None)
-        gid = int(entry[3]) if entry is not None else uid
-    return uid, gid
-
-
-def supplementary_gids(root: Path, user: str, gid: int) -> tuple[int, ...]:
-    """The groups of /etc/group that list `user` as a member, other than `gid`."""
-    return tuple(
-        int(e[2])
-        for e in _entries(root, "etc/group")
-        if len(e) > 3 and user in e[3].split(",") and e[2].isdigit() and int(e[2]) != gid
-    )
-
-
-def user_name(root: Path, uid: int) -> str | None:
-    """The passwd name of `uid` in the image, if any."""
-    entry = next((e for e in _entries(root, "etc/passwd") if e[2] == str(uid)), None)
-    return entry[0] if entry is not None else None
-
-
-def _entries(root: Path, name: str) -> list[list[str]]:
-    path = secure_join(root, name)
-    try:
-        text = path.read_text(errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return []
-    rows = [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
-    return [r for r in rows if len(r) > 3 and r[2].isdigit() and (name != "etc/passwd"
-            or r[3].isdigit())]  # fmt: skip
-
-
-def _lookup(root: Path, name: str, key: str) -> list[str] | None:
-    return next((e for e in _entries(root, name) if e[0] == key), None)
+    """`user[:group]` → (uid, gid) in the image at `root` (`COPY --chown`)."""
+    user = image_user(root, spec)
+    return user.uid, user.gid

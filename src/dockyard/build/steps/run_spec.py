@@ -12,22 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.oci.defaults import DEFAULT_DEVICE_RULES
 from dockyard.oci.runtime_spec import DeviceCgroup, Spec
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-# moby's default device rules (oci/defaults.go) plus runc's always-allowed devices.
-DEVICE_RULES: tuple[DeviceCgroup, ...] = (
-    {"allow": False, "access": "rwm"},
-    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},  # zero
-    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},  # null
-    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},  # urandom
-    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},  # random
-    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},  # full
-    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},  # tty
-    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},  # ptmx
-    {"allow": True, "type": "c", "major": 136, "access": "rwm"},  # /dev/pts/*
-)
 
 
 @dataclass(frozen=True)
@@ -87,7 +75,7 @@ def run_spec(
         if ns["type"] == "network" and settings.netns_path:
             ns["path"] = settings.netns_path
     linux["cgroupsPath"] = f"{settings.cgroup_parent.rstrip('/')}/{container_id}"
-    linux["resources"] = {"devices": [DeviceCgroup(**r) for r in DEVICE_RULES]}
+    linux["resources"] = {"devices": [DeviceCgroup(**r) for r in DEFAULT_DEVICE_RULES]}
     if seccomp is not None:
         linux["seccomp"] = copy.deepcopy(seccomp)  # type: ignore[typeddict-item]
     return spec

@@ -1,14 +1,24 @@
-"""Resolve `--user name[:group]` against the image's /etc/passwd and /etc/group, never the host's.
+"""An image's own users: `name[:group]` resolved against its /etc/passwd and /etc/group.
 
-(The host's ids differ: Debian's `postgres` is uid 100 in an image but 101 on a host.)
+Never the host's files: Debian's `postgres` is uid 100 in an image but 101 on a host. Shared by
+containers (`--user`, `exec -u`) and builds (`USER`, `COPY --chown`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.engine.spec import ResolvedUser
 from dockyard.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class ResolvedUser:
+    """The process's uid, gid and supplementary groups, resolved against the image's files."""
+
+    uid: int = 0
+    gid: int = 0
+    additional_gids: tuple[int, ...] = ()
 
 
 def _read(path: Path) -> list[list[str]]:
