@@ -14,18 +14,38 @@ from tests.e2e.cli.conftest import Dockyard
 
 pytestmark = pytest.mark.root
 
-PEER = Path(__file__).resolve().parents[4] / "shared" / "peers" / "podman-peer"
 needs_podman = pytest.mark.skipif(
-    shutil.which("podman") is None or shutil.which("runc") is None or not PEER.exists(),
-    reason="podman, runc or the podman-peer wrapper is not installed",
+    shutil.which("podman") is None or shutil.which("runc") is None,
+    reason="podman or runc is not installed",
 )
 
 
 @pytest.fixture
 def podman(scratch: Path) -> Iterator[list[str]]:
-    """The podman-peer command on a root of its own, removed afterwards."""
+    """podman on a root of its own (the settings of ../shared/peers/podman-peer), removed after.
+
+    No systemd here (cgroupfs, file events); crun refuses the hybrid cgroup layout (runc); no
+    CAP_SYS_RESOURCE, so ulimits must stay under the hard limits.
+    """
     root = scratch / "podman-root"
-    env_cmd = ["env", f"PEER_ROOT={root}", str(PEER)]
+    for sub in ("storage", "run", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "containers.conf").write_text(
+        f'[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+        f'events_logfile_path = "{root}/events.log"\nruntime = "runc"\ntmp_dir = "{root}/tmp"\n'
+        '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+    )
+    (root / "storage.conf").write_text(
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{root}/storage"\nrunroot = "{root}/run"\n'
+    )
+    (root / "registries.conf").write_text("")
+    env_cmd = [
+        "env",
+        f"CONTAINERS_CONF={root}/containers.conf",
+        f"CONTAINERS_STORAGE_CONF={root}/storage.conf",
+        f"CONTAINERS_REGISTRIES_CONF={root}/registries.conf",
+        "podman",
+    ]
     yield env_cmd
     subprocess.run([*env_cmd, "rm", "-af"], capture_output=True, check=False)
     subprocess.run([*env_cmd, "system", "reset", "-f"], capture_output=True, check=False)
