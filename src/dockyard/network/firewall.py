@@ -334,3 +334,62 @@ def list_tables(nft: str = "nft") -> list[str]:
         if table and table["name"].startswith(TABLE_PREFIX):
             found.append(f"{table['family']} {table['name']}")
     return found
+
+
+NAT_PREFIX = f"{TABLE_PREFIX}-nat"  # every root's nat tables: `dockyard-nat`, `dockyard-nat-<tag>`
+
+
+@dataclass(frozen=True)
+class ForwardedPort:
+    """A host port some nat table DNATs to a container: `host_ip` "0.0.0.0"/"::" is any."""
+
+    table: str
+    host_ip: str
+    host_port: int
+    proto: str
+
+
+def forwarded_ports(listing: Json) -> list[ForwardedPort]:
+    """The DNATed host ports of one `nft -j list table` output (prerouting rules)."""
+    found = []
+    for item in listing.get("nftables", []):
+        rule = item.get("rule")
+        if not rule or rule.get("chain") != "prerouting":
+            continue
+        exprs = rule.get("expr") or []
+        if not any(isinstance(e, dict) and "dnat" in e for e in exprs):
+            continue
+        host_ip = "::" if rule.get("family") == "ip6" else "0.0.0.0"
+        port: int | None = None
+        proto = ""
+        for expr in exprs:
+            match = expr.get("match") if isinstance(expr, dict) else None
+            left = match.get("left") if match else None
+            payload = left.get("payload") if isinstance(left, dict) else None
+            if not payload or match is None or match.get("op") != "==":
+                continue
+            if payload.get("field") == "dport" and isinstance(match.get("right"), int):
+                port, proto = match["right"], str(payload.get("protocol"))
+            elif payload.get("field") == "daddr" and isinstance(match.get("right"), str):
+                host_ip = match["right"]
+        if port is not None:
+            found.append(ForwardedPort(str(rule.get("table")), host_ip, port, proto))
+    return found
+
+
+def foreign_forwarded_ports(own: Tables, nft: str = "nft") -> list[ForwardedPort]:
+    """Host ports that other dockyard roots publish (their DNAT is invisible to a bind test)."""
+    exe = shutil.which(nft)
+    if exe is None:
+        return []
+    found = []
+    for entry in list_tables(nft):
+        family, name = entry.split()
+        if family not in ("ip", "ip6") or name == own.nat or not name.startswith(NAT_PREFIX):
+            continue
+        proc = subprocess.run(
+            [exe, "-j", "list", "table", family, name], capture_output=True, text=True, check=False
+        )
+        if proc.returncode == 0:  # a table removed meanwhile is simply gone
+            found += forwarded_ports(json.loads(proc.stdout))
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +223,30 @@ def test_publish_all_exposed_ports(dockyard: Dockyard) -> None:
     ports = dockyard.json("inspect", "pall")[0]["NetworkSettings"]["Ports"]
     host_port = int(ports["80/tcp"][0]["HostPort"])
     assert curl(f"http://127.0.0.1:{host_port}/") == "all\n"
+
+
+def test_a_port_another_root_publishes_is_refused(
+    dockyard: Dockyard, scratch: Path, image_root: Path, cgroup_prefix: str
+) -> None:
+    other_root = scratch / "other-root"
+    subprocess.run(["cp", "-a", str(image_root), str(other_root)], check=True)
+    other = Dockyard(other_root, f"{cgroup_prefix}/other")
+    try:
+        other(
+            "run", "-d", "--name", "first", "-p", "18090:80", "busybox", "sleep", "60", check=True
+        )
+        # No process listens on 18090 (the kernel forwards it), but the port is other's.
+        taken = dockyard("run", "-d", "--name", "second", "-p", "127.0.0.1:18090:80", "busybox",
+                         "sleep", "60")  # fmt: skip
+        assert taken.returncode == 125
+        assert "18090" in taken.stderr and "another dockyard root" in taken.stderr
+        assert taken.stderr.count("\n") == 1
+        assert dockyard("ps", "-aq", check=True).stdout == ""  # nothing half-made
+        mine = tables_for(str(dockyard.root)).nat
+        rules = subprocess.run(["nft", "list", "table", "ip", mine], capture_output=True,
+                               text=True, check=False).stdout  # fmt: skip
+        assert "18090" not in rules
+        dockyard("run", "-d", "--name", "third", "-p", "127.0.0.1:18091:80", "busybox", "sleep",
+                 "60", check=True)  # fmt: skip
+    finally:
+        other.cleanup()
