@@ -95,14 +95,19 @@ class PortRules:
     container_ip6: str = ""
 
     def families(self) -> tuple[str, ...]:
-        """Which nat tables get a DNAT: `ip` unless the host IP is v6, `ip6` when the
-        container has a v6 address and the host IP is v6 or a wildcard."""
-        out = []
-        if ":" not in self.host_ip:
-            out.append("ip")
-        if self.container_ip6 and (":" in self.host_ip or self.host_ip in ANY_HOST_IPS):
-            out.append("ip6")
-        return tuple(out)
+        """Which nat tables get a DNAT (see `dnat_families`)."""
+        return dnat_families(self.host_ip, bool(self.container_ip6))
+
+
+def dnat_families(host_ip: str, has_ip6: bool) -> tuple[str, ...]:
+    """Which nat tables a publication on `host_ip` DNATs in: `ip` unless the host IP is v6,
+    `ip6` when the container has a v6 address and the host IP is v6 or a wildcard."""
+    out = []
+    if ":" not in host_ip:
+        out.append("ip")
+    if has_ip6 and (":" in host_ip or host_ip in ANY_HOST_IPS):
+        out.append("ip6")
+    return tuple(out)
 
 
 def _match(left: Json, right: Any, op: str = "==") -> Json:
@@ -341,55 +346,90 @@ NAT_PREFIX = f"{TABLE_PREFIX}-nat"  # every root's nat tables: `dockyard-nat`, `
 
 @dataclass(frozen=True)
 class ForwardedPort:
-    """A host port some nat table DNATs to a container: `host_ip` "0.0.0.0"/"::" is any."""
+    """A host port some nat table DNATs to a container.
 
+    `family` is the table's (`ip`, `ip6`); `host_ip` is that family's wildcard ("0.0.0.0",
+    "::") when the rule matches every local address.
+    """
+
+    family: str
     table: str
     host_ip: str
     host_port: int
     proto: str
 
+    def owner(self) -> str:
+        """Who publishes it, for messages: the root when the table name tells it, else the
+        table (a root's tag is a hash of its path, which cannot be read back)."""
+        if self.table == NAT_PREFIX:
+            return f"{DEFAULT_ROOT} (nft table {self.family} {self.table})"
+        return f"nft table {self.family} {self.table}"
+
 
 def forwarded_ports(listing: Json) -> list[ForwardedPort]:
-    """The DNATed host ports of one `nft -j list table` output (prerouting rules)."""
+    """The DNATed host ports in `nft -j list table|chain` output (prerouting rules only: the
+    output chain repeats each of them)."""
     found = []
     for item in listing.get("nftables", []):
         rule = item.get("rule")
         if not rule or rule.get("chain") != "prerouting":
             continue
-        exprs = rule.get("expr") or []
-        if not any(isinstance(e, dict) and "dnat" in e for e in exprs):
+        exprs = [e for e in rule.get("expr") or [] if isinstance(e, dict)]
+        if not any("dnat" in e for e in exprs):
             continue
-        host_ip = "::" if rule.get("family") == "ip6" else "0.0.0.0"
+        family = str(rule.get("family"))
+        host_ip = "::" if family == "ip6" else "0.0.0.0"
         port: int | None = None
         proto = ""
         for expr in exprs:
-            match = expr.get("match") if isinstance(expr, dict) else None
-            left = match.get("left") if match else None
+            match = expr.get("match")
+            left = match.get("left") if isinstance(match, dict) else None
             payload = left.get("payload") if isinstance(left, dict) else None
-            if not payload or match is None or match.get("op") != "==":
+            # `!=` matches (the v6 wildcard's `daddr != ::1`) narrow nothing we compare on.
+            if not isinstance(payload, dict) or match is None or match.get("op") != "==":
                 continue
             if payload.get("field") == "dport" and isinstance(match.get("right"), int):
                 port, proto = match["right"], str(payload.get("protocol"))
             elif payload.get("field") == "daddr" and isinstance(match.get("right"), str):
                 host_ip = match["right"]
         if port is not None:
-            found.append(ForwardedPort(str(rule.get("table")), host_ip, port, proto))
+            found.append(ForwardedPort(family, str(rule.get("table")), host_ip, port, proto))
     return found
 
 
+def _nft_json(exe: str, *args: str) -> Json | None:
+    # None when the object vanished meanwhile (another root removing its last network).
+    proc = subprocess.run([exe, "-j", *args], capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return None
+    try:
+        listing = json.loads(proc.stdout)
+    except ValueError:
+        return None
+    return listing if isinstance(listing, dict) else None
+
+
 def foreign_forwarded_ports(own: Tables, nft: str = "nft") -> list[ForwardedPort]:
-    """Host ports that other dockyard roots publish (their DNAT is invisible to a bind test)."""
+    """Host ports that other dockyard roots publish (their DNAT is invisible to a bind test).
+
+    One `nft -j list tables`, then one `list chain <family> <table> prerouting` per other
+    root's nat table; no other table is read.
+    """
     exe = shutil.which(nft)
     if exe is None:
         return []
+    tables = _nft_json(exe, "list", "tables") or {}
     found = []
-    for entry in list_tables(nft):
-        family, name = entry.split()
-        if family not in ("ip", "ip6") or name == own.nat or not name.startswith(NAT_PREFIX):
+    for item in tables.get("nftables", []):
+        table = item.get("table") if isinstance(item, dict) else None
+        if not isinstance(table, dict):
             continue
-        proc = subprocess.run(
-            [exe, "-j", "list", "table", family, name], capture_output=True, text=True, check=False
-        )
-        if proc.returncode == 0:  # a table removed meanwhile is simply gone
-            found += forwarded_ports(json.loads(proc.stdout))
+        family, name = str(table.get("family")), str(table.get("name"))
+        if family not in ("ip", "ip6") or name == own.nat:
+            continue
+        if name != NAT_PREFIX and not name.startswith(f"{NAT_PREFIX}-"):
+            continue
+        chain = _nft_json(exe, "list", "chain", family, name, "prerouting")
+        if chain is not None:
+            found += forwarded_ports(chain)
     return found

@@ -22,14 +22,7 @@ from typing import Any
 from dockyard.errors import Conflict, InvalidArgument, NotFound
 from dockyard.network import bridge, firewall, hosts, ipam, store
 from dockyard.network.netns import is_netns
-from dockyard.network.ports import (
-    ANY_IP,
-    PortBinding,
-    PortRequest,
-    clashes,
-    host_port_text,
-    resolve,
-)
+from dockyard.network.ports import PortBinding, PortRequest, refuse_forwarded, resolve
 from dockyard.network.store import ContainerFiles, Endpoint, Network
 from dockyard.state.db import StateDB
 
@@ -425,19 +418,9 @@ class NetworkManager:
         self, container_id: str, bindings: Sequence[PortRequest]
     ) -> builtins.list[PortBinding]:
         """Publish ports to the container's first non-internal network; a taken port → Conflict."""
-        # Another root's published ports are kernel DNAT, no socket a bind test would meet.
+        # Another root's published ports are kernel DNAT, no socket a bind test would meet;
+        # read before the transaction so no nft listing runs under the database lock.
         foreign = firewall.foreign_forwarded_ports(self.tables, self.nft) if bindings else []
-        for req in bindings:
-            for other in foreign:
-                if req.host_port and clashes(
-                    (req.host_ip or ANY_IP, req.host_port, req.proto),
-                    (other.host_ip, other.host_port, other.proto),
-                ):
-                    raise Conflict(
-                        f"Bind for {host_port_text(req.host_ip or ANY_IP, req.host_port)} failed:"
-                        f" port is already allocated by another dockyard root (nft table"
-                        f" {other.table}); pick another host port"
-                    )
         with self.db.transaction() as conn:
             target = None
             for ep in store.endpoints_of_container(conn, container_id):
@@ -450,6 +433,7 @@ class NetworkManager:
                     f"container {container_id[:12]} is on no bridge network that can publish "
                     "ports: connect it to a non-internal network"
                 )
+            refuse_forwarded(bindings, foreign, target.ip6)
             taken = [
                 (r["host_ip"], r["host_port"], r["proto"])
                 for r in conn.execute("SELECT * FROM published_ports")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from dockyard.errors import Conflict, InvalidArgument
+from dockyard.network.firewall import ForwardedPort, dnat_families
 
 ANY_IP = "0.0.0.0"
 ANY_IP6 = "::"
@@ -80,6 +81,41 @@ def clashes(a: tuple[str, int, str], b: tuple[str, int, str]) -> bool:
     (a_ip, a_port, a_proto), (b_ip, b_port, b_proto) = a, b
     same_ip = a_ip == b_ip or bool({ANY_IP, ANY_IP6} & {a_ip, b_ip})
     return a_port == b_port and a_proto == b_proto and same_ip
+
+
+def meets_forwarded(
+    host_ip: str, port: int, proto: str, families: Sequence[str], other: ForwardedPort
+) -> bool:
+    """Would publishing host_ip:port/proto in `families` (nat table families) take a port
+    another root forwards? Same port and proto, in a family both DNAT in, where the addresses
+    meet: equal, or either is that family's wildcard (0.0.0.0 covers every v4 address only).
+    """
+    if (port, proto) != (other.host_port, other.proto) or other.family not in families:
+        return False
+    wildcard = ANY_IP6 if other.family == "ip6" else ANY_IP
+    # A v4 wildcard request DNATs in ip6 as the v6 wildcard (firewall.dnat_families).
+    mine = host_ip if (":" in host_ip) == (other.family == "ip6") else wildcard
+    return wildcard in (mine, other.host_ip) or mine == other.host_ip
+
+
+def refuse_forwarded(
+    requests: Sequence[PortRequest], forwarded: Sequence[ForwardedPort], container_ip6: str
+) -> None:
+    """Conflict for the first named host port another dockyard root already forwards.
+
+    Random host ports (0) are not refused here: `resolve` skips forwarded ones.
+    """
+    for req in requests:
+        host_ip = req.host_ip or ANY_IP
+        families = dnat_families(host_ip, bool(container_ip6))
+        for other in forwarded:
+            if req.host_port and meets_forwarded(
+                host_ip, req.host_port, req.proto, families, other
+            ):
+                raise Conflict(
+                    f"{_in_use_message(host_ip, req.host_port)} by another dockyard root,"
+                    f" {other.owner()}: pick another host port"
+                )
 
 
 def port_is_free(host_ip: str, port: int, proto: str) -> bool:
