@@ -15,7 +15,10 @@ from dockyard.cli.compose_project import (
 )
 
 if TYPE_CHECKING:
-    from dockyard.compose.model import Project
+    from collections.abc import Callable
+
+    from dockyard.compose.engine_client import EngineClient
+    from dockyard.compose.model import Project, Service
 
 
 def _service_images(args: argparse.Namespace) -> tuple[Project, list[tuple[str, str]]]:
@@ -27,59 +30,59 @@ def _service_images(args: argparse.Namespace) -> tuple[Project, list[tuple[str, 
     return project, [(n, image_name(project, project.services[n])) for n in names]
 
 
-def pull(args: argparse.Namespace, root: Path) -> int:
+def _each_image(
+    args: argparse.Namespace,
+    root: Path,
+    verbs: tuple[str, str],
+    wanted: Callable[[Service], bool],
+    act: Callable[[EngineClient, Service, str], None],
+) -> int:
+    """Run `act` on the image of each selected service that is `wanted`, with progress lines."""
     from dockyard.compose.output import Event, progress_for
 
     project, refs = _service_images(args)
     client = engine_client(root)
     progress = progress_for(sys.stdout)
+    doing, done = verbs
     try:
-        for service, ref in refs:
-            if project.services[service].image is None:
-                continue  # built, not pulled
-            progress.event(Event("Image", ref, "Pulling", done=False))
-            client.pull(ref)
-            progress.event(Event("Image", ref, "Pulled"))
+        for name, ref in refs:
+            service = project.services[name]
+            if not wanted(service):
+                continue
+            progress.event(Event("Image", ref, doing, done=False))
+            act(client, service, ref)
+            progress.event(Event("Image", ref, done))
     finally:
         progress.close()
     return 0
+
+
+def pull(args: argparse.Namespace, root: Path) -> int:
+    return _each_image(
+        args,
+        root,
+        ("Pulling", "Pulled"),
+        lambda s: s.image is not None,  # built images are not pulled
+        lambda client, _s, ref: client.pull(ref),
+    )
 
 
 def push(args: argparse.Namespace, root: Path) -> int:
-    from dockyard.compose.output import Event, progress_for
-
-    project, refs = _service_images(args)
-    client = engine_client(root)
-    progress = progress_for(sys.stdout)
-    try:
-        for service, ref in refs:
-            if project.services[service].build is None:
-                continue  # Compose pushes only the images it builds
-            progress.event(Event("Image", ref, "Pushing", done=False))
-            client.push(ref)
-            progress.event(Event("Image", ref, "Pushed"))
-    finally:
-        progress.close()
-    return 0
+    return _each_image(
+        args,
+        root,
+        ("Pushing", "Pushed"),
+        lambda s: s.build is not None,  # Compose pushes only the images it builds
+        lambda client, _s, ref: client.push(ref),
+    )
 
 
 def build_images(args: argparse.Namespace, root: Path) -> int:
-    from dockyard.compose.output import Event, progress_for
+    def build(client: EngineClient, service: Service, ref: str) -> None:
+        assert service.build is not None
+        client.build(service.build, ref)
 
-    project, refs = _service_images(args)
-    client = engine_client(root)
-    progress = progress_for(sys.stdout)
-    try:
-        for service, ref in refs:
-            spec = project.services[service].build
-            if spec is None:
-                continue
-            progress.event(Event("Image", ref, "Building", done=False))
-            client.build(spec, ref)
-            progress.event(Event("Image", ref, "Built"))
-    finally:
-        progress.close()
-    return 0
+    return _each_image(args, root, ("Building", "Built"), lambda s: s.build is not None, build)
 
 
 def images(args: argparse.Namespace, root: Path) -> int:

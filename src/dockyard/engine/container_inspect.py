@@ -68,17 +68,7 @@ def inspect_container(row: ContainerRow, paths: EnginePaths) -> dict[str, Any]:
         "GraphDriver": {"Name": "overlay2", "Data": {"MergedDir": str(paths.rootfs(row.id))}},
         "Mounts": row.config.get("Mounts") or [],
         "Config": row.config.get("Config") or {},
-        "NetworkSettings": row.config.get("NetworkSettings")
-        or {
-            "Networks": {},
-            "Ports": {},
-            "IPAddress": "",
-            "Gateway": "",
-            "MacAddress": "",
-            "GlobalIPv6Address": "",
-            "GlobalIPv6PrefixLen": 0,
-            "IPv6Gateway": "",
-        },
+        "NetworkSettings": row.config.get("NetworkSettings") or _no_network_settings(),
     }
 
 
@@ -115,3 +105,10 @@ def status_text(row: ContainerRow, now: float | None = None) -> str:
     if row.status == "exited":
         return f"Exited ({row.exit_code}) {_ago(now - row.finished_at)} ago"
     return row.status.capitalize()
+
+
+def _no_network_settings() -> dict[str, Any]:
+    # Rows made before NetworkSettings was recorded; network code only loads for them.
+    from dockyard.engine.networking import settings_doc
+
+    return settings_doc(())

@@ -50,28 +50,11 @@ def _log_options(config: dict[str, object]) -> tuple[int, int]:
 
 
 class Networker(Protocol):
-    """Who plugs containers into their networks: the monitor's agent, or this process."""
+    """Who plugs containers into their networks (the monitor's network agent)."""
 
     def connect(self, container_id: str) -> dict[str, Any]: ...
 
     def disconnect(self, container_id: str) -> None: ...
-
-
-@dataclass(frozen=True)
-class InProcess:
-    """Network work in the calling process (the CLI: it has the network code loaded anyway)."""
-
-    engine: Engine
-
-    def connect(self, container_id: str) -> dict[str, Any]:
-        from dockyard.engine.networking import connect
-
-        return connect(self.engine, self.engine.containers.get(container_id))
-
-    def disconnect(self, container_id: str) -> None:
-        from dockyard.engine.networking import disconnect
-
-        disconnect(self.engine, container_id)
 
 
 def bridged(config: dict[str, object]) -> bool:
@@ -196,5 +179,10 @@ def release(engine: Engine, container_id: str, net: Networker | None = None) -> 
     """Delete the runtime container (if any), unplug its networks, unmount; idempotent."""
     delete_container(engine.paths.runtime_root, container_id, force=True)
     if engine.paths.netns(container_id).exists():
-        (net or InProcess(engine)).disconnect(container_id)
+        if net is not None:
+            net.disconnect(container_id)
+        else:  # the CLI (`rm`): it may load network code itself
+            from dockyard.engine.networking import disconnect
+
+            disconnect(engine, container_id)
     unmount(engine.paths.rootfs(container_id))
